@@ -1,0 +1,1 @@
+"""Host tools for ulab_ml."""

@@ -1,0 +1,180 @@
+"""ulab-ml: convert TFLite int8 models for ulab_ml, inspect them, run them on a target."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import __doc__ as _pkg_doc  # noqa: F401
+from .blob import Blob, BlobError, parse_blob
+from .convert import convert
+from .lowering import UnsupportedModel
+from .targets import TARGETS, Job, ModelRejected, TargetError, run_jobs
+from .tflite_reader import TFLiteReadError
+
+EXIT_REJECTED = 2
+EXIT_TARGET_DIED = 3
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_REJECTED):
+        super().__init__(message)
+        self.code = code
+
+
+def load_blob(path: Path) -> bytes:
+    """A .uml file's bytes, or a .tflite file converted to a blob in memory."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+    if data[:4] == b"ULML":
+        return data
+    try:
+        return convert(data).blob
+    except UnsupportedModel as exc:
+        raise CliError(f"{path}: {exc}") from exc
+    except TFLiteReadError as exc:
+        raise CliError(f"{path}: {exc}") from exc
+
+
+def op_macs(blob: Blob, i: int) -> int:
+    op = blob.ops[i]
+    out = int(np.prod(blob.tensors[op.output].shape, dtype=np.int64))
+    if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and op.inputs[1] is not None:
+        f = blob.tensors[op.inputs[1]].shape
+        per_out = int(np.prod(f[1:], dtype=np.int64))
+        if op.opcode == "DEPTHWISE_CONV_2D":
+            per_out = int(np.prod(f[1:-1], dtype=np.int64))
+        return out * per_out
+    return 0
+
+
+def describe(blob_bytes: bytes) -> dict:
+    blob = parse_blob(blob_bytes)
+    ops = []
+    for i, op in enumerate(blob.ops):
+        ops.append({
+            "op": op.opcode,
+            "inputs": [list(blob.tensors[t].shape) for t in op.inputs
+                       if t is not None and blob.tensors[t].storage == "arena"],
+            "output": list(blob.tensors[op.output].shape),
+            "const_bytes": op.const_span[1],
+            "macs": op_macs(blob, i),
+        })
+    return {
+        "format_version": f"{blob.version[0]}.{blob.version[1]}",
+        "input": {"shape": list(blob.input.shape), "dtype": blob.input.dtype,
+                  "scale": blob.input.scale, "zero_point": blob.input.zero_point},
+        "output": {"shape": list(blob.output.shape), "dtype": blob.output.dtype,
+                   "scale": blob.output.scale, "zero_point": blob.output.zero_point},
+        "ops": ops,
+        "arena_bytes": blob.arena_size,
+        "weights_bytes": blob.const_size,
+        "blob_bytes": blob.size,
+        "macs": sum(o["macs"] for o in ops),
+    }
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    src = Path(args.model)
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {src}: {exc.strerror}") from exc
+    try:
+        conv = convert(data)
+    except (UnsupportedModel, TFLiteReadError) as exc:
+        raise CliError(f"{src}: cannot convert: {exc}") from exc
+    out = Path(args.output) if args.output else src.with_suffix(".uml")
+    out.write_bytes(conv.blob)
+    print(f"{out}: {len(conv.blob)} bytes, {len(conv.model.ops)} ops, arena {conv.plan.arena_size} bytes")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    info = describe(load_blob(Path(args.model)))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"input  {info['input']['dtype']} {info['input']['shape']}   "
+          f"output {info['output']['dtype']} {info['output']['shape']}")
+    print(f"{'#':>3}  {'op':<18} {'inputs':<28} {'output':<18} {'MACs':>10}")
+    for i, op in enumerate(info["ops"]):
+        print(f"{i:>3}  {op['op']:<18} {str(op['inputs']):<28} {str(op['output']):<18} {op['macs']:>10}")
+    print(f"arena {info['arena_bytes']} bytes, weights {info['weights_bytes']} bytes, "
+          f"blob {info['blob_bytes']} bytes, {info['macs']} MACs")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    blob_bytes = load_blob(Path(args.model))
+    try:
+        blob = parse_blob(blob_bytes)
+    except BlobError as exc:
+        raise CliError(f"{args.model}: {exc}") from exc
+    try:
+        x = np.load(args.input, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read input {args.input}: {exc}") from exc
+    want = tuple(blob.input.shape)
+    if tuple(x.shape[1:]) != want:
+        raise CliError(f"input has shape {list(x.shape)}; the model needs (N, {', '.join(map(str, want))})")
+    if x.dtype != np.dtype(blob.input.dtype):
+        raise CliError(f"input has dtype {x.dtype}; the model needs {blob.input.dtype}")
+    job = Job(blob_bytes, x, blob.output.dtype, tuple(blob.output.shape))
+    try:
+        (result,) = run_jobs(args.target, [job])
+    except TargetError as exc:
+        raise CliError(f"target {args.target}: {exc}", EXIT_TARGET_DIED) from exc
+    if isinstance(result, ModelRejected):
+        raise CliError(f"the device rejected the model or input: {result}")
+    np.save(args.output, result)
+    print(f"{args.output}: {len(x)} inferences on {args.target}, output {result.dtype} {list(result.shape)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ulab-ml", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("convert", help="convert a .tflite int8 model to a ulab_ml blob (.uml)",
+                       description="Convert a .tflite int8 model to a ulab_ml blob. Exit 2 (naming every "
+                                   "unsupported op and dtype) when the model cannot be converted exactly.")
+    c.add_argument("model", help="input .tflite file")
+    c.add_argument("-o", "--output", help="output .uml file (default: MODEL with .uml suffix)")
+    c.set_defaults(func=cmd_convert)
+
+    i = sub.add_parser("inspect", help="show a model's ops, shapes, memory and size",
+                       description="Show ops (with input/output shapes and MACs), arena bytes, weight "
+                                   "bytes and blob bytes of a .tflite or .uml model.")
+    i.add_argument("model", help=".tflite or .uml file")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.set_defaults(func=cmd_inspect)
+
+    r = sub.add_parser("run", help="run a model on a target through the on-device ulab_ml API",
+                       description="Run N inferences in one target process through ulab_ml's Model API. "
+                                   "Exit 2 if the model or input is rejected, 3 if the target died.")
+    r.add_argument("model", help=".tflite or .uml file")
+    r.add_argument("--target", default="unix", choices=TARGETS, help="where to run (default: unix)")
+    r.add_argument("--input", required=True, help=".npy of shape (N, *input_shape) in the input dtype")
+    r.add_argument("--output", required=True, help=".npy to write, shape (N, *output_shape)")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"ulab-ml: error: {exc}", file=sys.stderr)
+        return exc.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

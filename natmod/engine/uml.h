@@ -1,0 +1,76 @@
+/*
+ * ulab_ml engine: the C API of the blob loader and executor.
+ *
+ * Plain C11, no MicroPython, no allocation, no static state: the natmod binding, the host
+ * test harness and the fuzzer all link this directly. Usage:
+ *
+ *     uml_model_t m;
+ *     const char *err = uml_model_load(&m, blob, blob_len);   // validates everything
+ *     if (err) { ...reject... }
+ *     uint8_t *arena = <m.arena_size bytes, 16-byte aligned>;
+ *     memcpy(uml_tensor_data(&m, arena, m.input[0]), input, ...);
+ *     uml_model_invoke(&m, arena);                            // no checks, no allocation
+ */
+#ifndef UML_H
+#define UML_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "format.h"
+
+#define UML_MAX_IO 4
+
+typedef struct {
+    const uint8_t *blob;
+    uint32_t blob_size;
+    const uml_header_t *header;
+    const uml_tensor_t *tensors;
+    const uml_op_t *ops;
+    const uint8_t *params;
+    const uint8_t *const_data;
+    uint32_t arena_size;
+    uint16_t n_tensors;
+    uint16_t n_ops;
+    uint16_t n_inputs;
+    uint16_t n_outputs;
+    const uml_tensor_t *input[UML_MAX_IO];
+    const uml_tensor_t *output[UML_MAX_IO];
+    uint32_t max_const_span; /* largest per-op const span (streaming buffer size) */
+} uml_model_t;
+
+/* Everything a kernel sees of one operator. During validation, in[] and out data pointers
+ * for arena tensors are NULL; const tensors' data pointers are valid. */
+typedef struct {
+    int n_inputs;
+    const uml_tensor_t *in_t[UML_MAX_INPUTS]; /* NULL if the optional input is absent */
+    const void *in[UML_MAX_INPUTS];
+    const uml_tensor_t *out_t;
+    void *out;
+    const int32_t *params; /* the op's parameter words */
+    uint32_t n_params;
+    void *scratch;
+    uint32_t scratch_size;
+} uml_node_t;
+
+/* Validate a blob and fill *m. Returns NULL on success or a message saying what is wrong.
+ * blob must stay valid (and unchanged) while m is used; it must be 4-byte aligned. */
+const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len);
+
+/* Run every op. arena: m->arena_size bytes, 16-byte aligned, holding the input tensors. */
+void uml_model_invoke(const uml_model_t *m, uint8_t *arena);
+
+/* Address of a tensor's data given the arena. */
+void *uml_tensor_data(const uml_model_t *m, uint8_t *arena, const uml_tensor_t *t);
+
+uint32_t uml_crc32(uint32_t crc, const uint8_t *data, size_t len);
+
+/* Number of elements of a validated tensor. */
+static inline int32_t uml_tensor_elems(const uml_tensor_t *t) {
+    int32_t n = 1;
+    for (int i = 0; i < t->rank; i++) {
+        n *= t->dims[i];
+    }
+    return n;
+}
+
+#endif

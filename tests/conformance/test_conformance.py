@@ -1,0 +1,87 @@
+"""Randomized per-op conformance: every generated case must equal TFLite Micro bit for bit.
+
+Each tests/conformance/cases_<op>.py module defines cases(rng) -> list[Case]. All cases are
+converted, run in ONE MicroPython unix-port process through the ulab_ml API, and run on the
+TFLM oracle in child processes; each case is one test item.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import SEED
+from ulab_ml_host.convert import convert
+from ulab_ml_host.oracle import NoOracle, run_oracle
+from ulab_ml_host.targets import Job, ModelRejected, run_jobs
+
+from .builder import Case
+
+HERE = Path(__file__).parent
+
+
+def _collect() -> list[Case]:
+    cases: list[Case] = []
+    for info in sorted(pkgutil.iter_modules([str(HERE)]), key=lambda i: i.name):
+        if not info.name.startswith("cases_"):
+            continue
+        mod = importlib.import_module(f"tests.conformance.{info.name}")
+        rng = np.random.default_rng([SEED, zlib.crc32(info.name.encode())])
+        for c in mod.cases(rng):
+            c.name = f"{info.name[6:]}/{c.name}"
+            cases.append(c)
+    return cases
+
+
+CASES = _collect()
+
+
+@pytest.fixture(scope="module")
+def results(request: pytest.FixtureRequest) -> dict[str, tuple[object, object]]:
+    """name -> (ours, oracle) for every case, computed in two batches."""
+    target = getattr(request.config, "ulab_ml_target", "unix")
+    jobs: list[Job] = []
+    converted: dict[str, object] = {}
+    for c in CASES:
+        try:
+            conv = convert(c.model)
+        except Exception as exc:  # reported per case below
+            converted[c.name] = exc
+            continue
+        converted[c.name] = conv
+    job_names = [c.name for c in CASES if not isinstance(converted[c.name], Exception)]
+    by_name = {c.name: c for c in CASES}
+    for name in job_names:
+        conv = converted[name]
+        out = conv.model.tensors[conv.model.outputs[0]]
+        jobs.append(Job(conv.blob, by_name[name].inputs, out.dtype, out.shape))
+    ours = dict(zip(job_names, run_jobs(target, jobs)))
+    oracle = dict(zip([c.name for c in CASES], run_oracle([(c.model, c.inputs) for c in CASES])))
+    return {c.name: (converted[c.name] if c.name not in ours else ours[c.name], oracle[c.name])
+            for c in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case(case: Case, results: dict[str, tuple[object, object]]) -> None:
+    ours, expected = results[case.name]
+    if isinstance(expected, NoOracle):
+        pytest.skip(f"no oracle: {expected}")
+    if isinstance(ours, Exception):
+        raise AssertionError(f"conversion or device error: {ours}") from (
+            None if isinstance(ours, ModelRejected) else ours)
+    assert isinstance(ours, np.ndarray) and isinstance(expected, np.ndarray)
+    expected = expected.reshape(ours.shape)
+    if not np.array_equal(ours, expected):
+        diff = np.argwhere(ours != expected)
+        first = tuple(diff[0])
+        raise AssertionError(f"{len(diff)} of {ours.size} elements differ; first at {first}: "
+                             f"ours {ours[first]} vs TFLM {expected[first]}")
+
+
+def test_enough_cases() -> None:
+    assert len(CASES) >= 500, f"only {len(CASES)} conformance cases generated"
