@@ -61,8 +61,12 @@ req_hash=$(cat "$ROOT/requirements.txt" "$ROOT/host_tools/pyproject.toml" | sha2
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$REQ_STAMP" 2>/dev/null)" != "$req_hash" ]; then
     log "creating virtualenv .venv"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements.txt"
-    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/host_tools"
+    # (grep drops pip's notes about absent local package mirrors on this machine kind)
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements.txt" 2>&1 \
+        | { grep -v "^WARNING: Location" || true; } >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$ROOT/host_tools" 2>&1 \
+        | { grep -v "^WARNING: Location" || true; } >&2
+    "$VENV/bin/python" -c "import numpy, tflite_micro, ulab_ml_host" # fail here if an install failed
     echo "$req_hash" > "$REQ_STAMP"
 fi
 

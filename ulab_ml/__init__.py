@@ -74,7 +74,18 @@ class Model:
         self._state = bytearray(nat.STATE_SIZE)
         arena_size, self.stream_bytes, ins, outs = nat.load(blob, self._state)
         self.arena_size = arena_size
-        self._arena = bytearray(arena_size if arena_size > 0 else 16)
+        try:
+            self._arena = bytearray(arena_size if arena_size > 0 else 16)
+        except MemoryError:
+            free = ""
+            try:
+                import gc
+                gc.collect()
+                free = ", %d bytes free" % gc.mem_free()
+            except (ImportError, AttributeError):
+                pass
+            raise MemoryError("ulab_ml: model needs %d bytes of RAM for its arena%s"
+                              % (arena_size, free))
         (self._in_dtype, self.input_shape, self.input_bytes, self.input_zero_point,
          scale_bits) = ins[0]
         self.input_scale = _f32(scale_bits)

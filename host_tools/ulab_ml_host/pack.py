@@ -7,9 +7,21 @@ import zlib
 
 import numpy as np
 
-from .format import (CONST_ALIGN, DTYPES, HEADER_SIZE, MAGIC, NO_TENSOR, OP_SIZE, OPCODES,
-                     SECTION_ALIGN, STORAGE_ARENA, STORAGE_CONST, TENSOR_SIZE, VERSION_MAJOR,
-                     VERSION_MINOR)
+from .format import (
+    CONST_ALIGN,
+    DTYPES,
+    HEADER_SIZE,
+    MAGIC,
+    NO_TENSOR,
+    OP_SIZE,
+    OPCODES,
+    SECTION_ALIGN,
+    STORAGE_ARENA,
+    STORAGE_CONST,
+    TENSOR_SIZE,
+    VERSION_MAJOR,
+    VERSION_MINOR,
+)
 from .lowering import LoweredModel
 from .plan import MemoryPlan
 

@@ -77,7 +77,8 @@ def run_unix(jobs: list[Job], timeout: float = 600.0) -> list[np.ndarray | Model
         lines = [DEVICE_RUNNER]
         for k, job in enumerate(jobs):
             (d / f"m{k}.uml").write_bytes(job.blob)
-            (d / f"i{k}.bin").write_bytes(np.ascontiguousarray(job.inputs).astype(job.inputs.dtype.newbyteorder("<")).tobytes())
+            raw = np.ascontiguousarray(job.inputs).astype(job.inputs.dtype.newbyteorder("<")).tobytes()
+            (d / f"i{k}.bin").write_bytes(raw)
             lines.append(f"run_job({k}, {str(d / f'm{k}.uml')!r}, {str(d / f'i{k}.bin')!r}, "
                          f"{str(d / f'o{k}.bin')!r}, {len(job.inputs)})")
         lines.append("print('ULML-DONE')")

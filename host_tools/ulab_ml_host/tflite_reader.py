@@ -145,7 +145,9 @@ def read_tflite(data: bytes) -> Graph:
             options=o.builtinOptions,
             version=int(codes[o.opcodeIndex].version or 1),
         ))
-    desc = model.description.decode("utf-8", "replace") if isinstance(model.description, bytes) else (model.description or "")
+    desc = model.description or ""
+    if isinstance(desc, bytes):
+        desc = desc.decode("utf-8", "replace")
     return Graph(
         tensors=tensors,
         ops=ops,
