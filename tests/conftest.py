@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from pathlib import Path
@@ -15,7 +16,12 @@ SEED = int(os.environ.get("ULAB_ML_SEED", "20261121"))
 
 @pytest.fixture(scope="session", autouse=True)
 def built_natmod() -> None:
-    subprocess.run(["bash", str(ROOT / "scripts" / "build_natmod.sh"), "x64"], check=True)
+    """Rebuild the x64 native module if its sources changed (one xdist worker at a time)."""
+    lock = ROOT / ".cache" / "natmod.lock"
+    lock.parent.mkdir(exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        subprocess.run(["bash", str(ROOT / "scripts" / "build_natmod.sh"), "x64"], check=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
