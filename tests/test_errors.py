@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from tests.conformance.cases_fully_connected import make as make_fc
 from tests.device import run_micropython
 from ulab_ml_host.convert import convert
 from ulab_ml_host.lowering import UnsupportedModel
+from ulab_ml_host.pack import blob_crc
 
 ROOT = Path(__file__).resolve().parents[1]
 ULAB_ML = ROOT / ".venv" / "bin" / "ulab-ml"
@@ -32,7 +32,7 @@ def blob(fc_model: bytes) -> bytes:
 
 
 def with_crc(b: bytearray) -> bytes:
-    struct.pack_into("<I", b, 12, zlib.crc32(bytes(b[16:])) & 0xFFFFFFFF)
+    struct.pack_into("<I", b, 12, blob_crc(b))
     return bytes(b)
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from .format import DTYPE_NAMES, HEADER_SIZE, MAGIC, NO_TENSOR, OP_SIZE, OPCODE_NAMES, TENSOR_SIZE
-from .pack import HEADER_FMT, OP_FMT, TENSOR_FMT
+from .pack import HEADER_FMT, OP_FMT, TENSOR_FMT, blob_crc
 
 
 class BlobError(ValueError):
@@ -69,7 +68,7 @@ def parse_blob(data: bytes) -> Blob:
      p_off, p_size, c_off, c_size, io_off) = h
     if size > len(data):
         raise BlobError("model is truncated")
-    if zlib.crc32(data[16:size]) & 0xFFFFFFFF != crc:
+    if blob_crc(data) != crc:
         raise BlobError("CRC mismatch")
     try:
         tensors = []

@@ -41,6 +41,12 @@ def _f32_bits(x: float) -> int:
     return int(np.array([x], dtype="<f4").view("<u4")[0])
 
 
+def blob_crc(blob: bytes | bytearray) -> int:
+    """CRC-32 of every byte but the CRC field: [0, 12) then [16, blob_size)."""
+    size = struct.unpack_from("<I", blob, 8)[0]
+    return zlib.crc32(bytes(blob[16:size]), zlib.crc32(bytes(blob[:12]))) & 0xFFFFFFFF
+
+
 def pack(model: LoweredModel, plan: MemoryPlan) -> bytes:
     # Const section: each op's constant inputs contiguous, in op order, so an op's
     # constants form one span that can be streamed or used in place.
@@ -111,6 +117,6 @@ def pack(model: LoweredModel, plan: MemoryPlan) -> bytes:
                        len(model.outputs), offsets["tensors"], offsets["ops"], offsets["params"],
                        len(params), offsets["const"], len(const), offsets["io"])
     blob = bytearray(head + body)
-    crc = zlib.crc32(bytes(blob[16:])) & 0xFFFFFFFF
+    crc = blob_crc(blob)
     struct.pack_into("<I", blob, 12, crc)
     return bytes(blob)

@@ -76,7 +76,7 @@ typedef struct {
     uint16_t version_major;
     uint16_t version_minor;
     uint32_t blob_size;    /* total bytes, header included */
-    uint32_t crc32;        /* CRC-32 (IEEE, as zlib) of bytes [16, blob_size) */
+    uint32_t crc32;        /* CRC-32 (IEEE, as zlib) of bytes [0, 12) then [16, blob_size) */
     uint32_t header_size;  /* sizeof(uml_header_t) */
     uint32_t flags;        /* reserved, 0 */
     uint32_t arena_size;   /* bytes of the single activation arena */

@@ -143,7 +143,8 @@ const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len)
     if (h->blob_size < sizeof(uml_header_t) || h->header_size != sizeof(uml_header_t)) {
         return "corrupt model: bad header size";
     }
-    if (uml_crc32(0, blob + 16, h->blob_size - 16u) != h->crc32) {
+    /* The CRC covers every byte but its own field: [0, 12) then [16, blob_size). */
+    if (uml_crc32(uml_crc32(0, blob, 12), blob + 16, h->blob_size - 16u) != h->crc32) {
         return "corrupt model: CRC mismatch (damaged or partly copied file)";
     }
     if (h->flags != 0) {
