@@ -97,7 +97,11 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    info = describe(load_blob(Path(args.model)))
+    blob_bytes = load_blob(Path(args.model))
+    info = describe(blob_bytes)
+    if args.plot:
+        from .memplot import plot_memory
+        plot_memory(parse_blob(blob_bytes), Path(args.plot), f"{Path(args.model).name}: memory plan")
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -154,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "bytes and blob bytes of a .tflite or .uml model.")
     i.add_argument("model", help=".tflite or .uml file")
     i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.add_argument("--plot", metavar="FILE.png", help="draw the memory plan (tensors over op index vs arena offset)")
     i.set_defaults(func=cmd_inspect)
 
     r = sub.add_parser("run", help="run a model on a target through the on-device ulab_ml API",
