@@ -25,7 +25,7 @@ for k in range(start, len(jobs)):
     model, inputs = jobs[k]
     pickle.dump((k, "start"), out); out.flush()
     try:
-        it = runtime.Interpreter.from_bytes(model)
+        it = runtime.Interpreter.from_bytes(model, arena_size=8 << 20)
         res = []
         for x in inputs:
             it.set_input(np.ascontiguousarray(x), 0)
