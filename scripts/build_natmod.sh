@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Build the ulab_ml native module for one or more MicroPython architectures.
-# Usage: scripts/build_natmod.sh [ARCH...]   (default: x64)
-# Output: .cache/natmod/ulab_ml_<arch>.mpy  (rebuilt only when natmod/ sources changed)
+# Usage: scripts/build_natmod.sh [ARCH...]   (default: x64; arm: armv6m armv7m armv7emsp)
+# Output: .cache/natmod/ulab_ml_<arch>.mpy, rebuilt only when natmod/ sources changed.
+# Concurrent runs are safe: each builds in its own directory and the result is moved in place.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.cache"
 MPY_DIR="$CACHE/micropython-1.25.0"
 PY="$ROOT/.venv/bin/python"
 [ $# -gt 0 ] || set -- x64
-src_hash=$(find "$ROOT/natmod" -type f \( -name '*.c' -o -name '*.h' -o -name Makefile \) -not -path '*/build/*' \
-           | sort | xargs cat | sha256sum | cut -c1-16)
+src_hash=$(find "$ROOT/natmod" -type f \( -name '*.c' -o -name '*.h' -o -name Makefile \) \
+               -not -path '*/host/*' | sort | xargs cat | sha256sum | cut -c1-16)
 mkdir -p "$CACHE/natmod"
 for arch in "$@"; do
     out="$CACHE/natmod/ulab_ml_$arch.mpy"
@@ -18,10 +19,16 @@ for arch in "$@"; do
         continue
     fi
     echo "[natmod] building $arch" >&2
-    build="$CACHE/natmod/build-$arch"
-    rm -rf "$build"
-    make -s -C "$ROOT/natmod" MPY_DIR="$MPY_DIR" ARCH="$arch" BUILD="$build" \
+    work=$(mktemp -d "$CACHE/natmod/build-$arch.XXXXXX")
+    # dynruntime.mk writes $(MOD).mpy into the current directory: build from a private copy.
+    cp -r "$ROOT/natmod/Makefile" "$ROOT/natmod/ulab_ml_native.c" "$ROOT/natmod/engine" \
+          "$ROOT/natmod/kernels" "$work/"
+    make -s -C "$work" MPY_DIR="$MPY_DIR" ARCH="$arch" BUILD="$work/build" \
         PYTHON="$PY" MOD="ulab_ml_$arch" >&2
-    mv "$ROOT/natmod/ulab_ml_$arch.mpy" "$out"
+    mv "$work/ulab_ml_$arch.mpy" "$out.tmp.$$"
+    mv "$out.tmp.$$" "$out"
     echo "$src_hash" > "$stamp"
+    rm -rf "$CACHE/natmod/build-$arch"
+    mv "$work/build" "$CACHE/natmod/build-$arch" 2>/dev/null || true   # objects, for inspection
+    rm -rf "$work"
 done
