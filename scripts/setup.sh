@@ -11,7 +11,8 @@ MPY_DEB_VERSION="1.25.0+ds-1"
 MPY_TARBALL="micropython_1.25.0+ds.orig.tar.xz"
 MPY_SHA256="7b25be99a502f070b2de81dafc08da7051d992325d6e67daa9045a918fffdbea"
 MPY_DIR="$CACHE/micropython-$MPY_VERSION"
-APT_PACKAGES=(build-essential gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm xz-utils)
+APT_PACKAGES=(build-essential gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm xz-utils
+              clang-14 libclang-rt-14-dev)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 mkdir -p "$CACHE"
