@@ -97,3 +97,29 @@ print('heap-locked infer ok:', ok, 'mem_free change:', after - before)
     proc = run_micropython(script, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "heap-locked infer ok: True mem_free change: 0"
+
+
+def test_soak_100k_inferences_no_heap_growth(tmp_path: Path, fc_tflite: bytes) -> None:
+    (tmp_path / "m.uml").write_bytes(convert(fc_tflite).blob)
+    script = """
+import gc
+from ulab_ml import Model
+m = Model.load('m.uml')
+x = bytearray(32)
+before = after = 0
+y = None
+def soak(m, x, n):
+    for i in range(n):
+        x[i & 31] = i & 0xff
+        y = m.infer(x)
+    return y
+soak(m, x, 10)
+gc.collect()
+before = gc.mem_free()
+y = soak(m, x, 100000)
+after = gc.mem_free()
+print('growth', before - after)
+"""
+    proc = run_micropython(script, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "growth 0"
