@@ -1,0 +1,13 @@
+"""SUB cases: the int8 binary-op sweep of cases_add.py (shapes and broadcasts, constant
+operand first or second, two activation operands, quantization, fused activations)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .builder import Case
+from .cases_add import binary_cases
+
+
+def cases(rng: np.random.Generator) -> list[Case]:
+    return binary_cases(rng, "SUB", 30, 6)
