@@ -8,6 +8,10 @@
  *       tuples of (dtype, shape, nbytes, zero_point, scale_bits) per model input/output.
  *   invoke(state, blob, arena, input, output)
  *       copies input into the arena, runs the model, copies the output out. No allocation.
+ *   crc32(buf, crc), load_head(head, state, file_size, crc), validate_op(state, i, span),
+ *   stream_op(state, head, arena, i, span, input_or_None, output_or_None)
+ *       the same for a streamed model, whose constants stay in the file and are read op by
+ *       op into span by the caller (ulab_ml/__init__.py).
  */
 #include "py/dynruntime.h"
 #include "engine/uml.h"
@@ -47,15 +51,7 @@ static mp_obj_t tensor_info(const uml_tensor_t *t) {
     return mp_obj_new_tuple(5, items);
 }
 
-static mp_obj_t mod_load(mp_obj_t blob_in, mp_obj_t state_in) {
-    mp_buffer_info_t blob;
-    mp_get_buffer_raise(blob_in, &blob, MP_BUFFER_READ);
-    uml_model_t *m = state_model(state_in, 1);
-    const char *err = uml_model_load(m, (const uint8_t *)blob.buf, blob.len);
-    if (err != NULL) {
-        memset(m, 0, sizeof(*m));
-        mp_raise_ValueError((mp_rom_error_text_t)err);
-    }
+static mp_obj_t model_info(const uml_model_t *m) {
     mp_obj_t ins[UML_MAX_IO], outs[UML_MAX_IO];
     for (int i = 0; i < m->n_inputs; i++) {
         ins[i] = tensor_info(m->input[i]);
@@ -71,7 +67,77 @@ static mp_obj_t mod_load(mp_obj_t blob_in, mp_obj_t state_in) {
     };
     return mp_obj_new_tuple(4, items);
 }
+
+static mp_obj_t mod_load(mp_obj_t blob_in, mp_obj_t state_in) {
+    mp_buffer_info_t blob;
+    mp_get_buffer_raise(blob_in, &blob, MP_BUFFER_READ);
+    uml_model_t *m = state_model(state_in, 1);
+    const char *err = uml_model_load(m, (const uint8_t *)blob.buf, blob.len);
+    if (err != NULL) {
+        mp_raise_ValueError((mp_rom_error_text_t)err);
+    }
+    return model_info(m);
+}
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_load_obj, mod_load);
+
+/* crc32(buf, crc) -> CRC-32 of buf continuing from crc (0 to start). */
+static mp_obj_t mod_crc32(mp_obj_t buf_in, mp_obj_t crc_in) {
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(buf_in, &b, MP_BUFFER_READ);
+    uint32_t crc = (uint32_t)mp_obj_get_int_truncated(crc_in);
+    return mp_obj_new_int_from_uint(uml_crc32(crc, (const uint8_t *)b.buf, b.len));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_crc32_obj, mod_crc32);
+
+/* load_head(head, state, file_size, crc) -> (arena_size, max_span, inputs, outputs, spans)
+ * for a streamed model; spans: per op (offset in the file, size) of its constants. */
+static mp_obj_t mod_load_head(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    mp_buffer_info_t head;
+    mp_get_buffer_raise(args[0], &head, MP_BUFFER_READ);
+    uml_model_t *m = state_model(args[1], 1);
+    mp_int_t file_size = mp_obj_get_int(args[2]);
+    uint32_t crc = (uint32_t)mp_obj_get_int_truncated(args[3]);
+    const char *err = file_size < 0 ? "bad file size"
+        : uml_model_load_head(m, (const uint8_t *)head.buf, head.len,
+                              (mp_uint_t)file_size > UINT32_MAX ? UINT32_MAX : (uint32_t)file_size, crc);
+    if (err != NULL) {
+        mp_raise_ValueError((mp_rom_error_text_t)err);
+    }
+    mp_obj_t info = model_info(m);
+    mp_obj_t spans = mp_obj_new_list(0, NULL);
+    for (uint32_t i = 0; i < m->n_ops; i++) {
+        mp_obj_t span[2] = {
+            mp_obj_new_int_from_uint(m->header->const_off + m->ops[i].const_off),
+            mp_obj_new_int_from_uint(m->ops[i].const_size),
+        };
+        mp_obj_list_append(spans, mp_obj_new_tuple(2, span));
+    }
+    mp_obj_t items[2] = {info, spans};
+    return mp_obj_new_tuple(2, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_load_head_obj, 4, 4, mod_load_head);
+
+/* validate_op(state, i, span): validate op i of a streamed model with its constants. */
+static mp_obj_t mod_validate_op(mp_obj_t state_in, mp_obj_t i_in, mp_obj_t span_in) {
+    uml_model_t *m = state_model(state_in, 1);
+    mp_buffer_info_t span;
+    mp_get_buffer_raise(span_in, &span, MP_BUFFER_READ);
+    mp_int_t i = mp_obj_get_int(i_in);
+    const char *err = NULL;
+    if (!m->streamed || i < 0 || (mp_uint_t)i >= m->n_ops || span.len < m->ops[i].const_size ||
+        ((uintptr_t)span.buf & 3u) != 0) {
+        err = "bad streamed op";
+    } else {
+        err = uml_model_validate_op(m, (uint32_t)i, (const uint8_t *)span.buf);
+    }
+    if (err != NULL) {
+        memset(m, 0, sizeof(*m));
+        mp_raise_ValueError((mp_rom_error_text_t)err);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(mod_validate_op_obj, mod_validate_op);
 
 /* Accept a buffer for a tensor: right byte length, and a typecode matching the dtype. */
 static void check_io_buffer(const mp_buffer_info_t *b, const uml_tensor_t *t, int is_output) {
@@ -95,34 +161,84 @@ static void check_io_buffer(const mp_buffer_info_t *b, const uml_tensor_t *t, in
     }
 }
 
-static mp_obj_t mod_invoke(size_t n_args, const mp_obj_t *args) {
-    (void)n_args;
-    const uml_model_t *m = state_model(args[0], 0);
-    mp_buffer_info_t blob, arena, in, out;
-    mp_get_buffer_raise(args[1], &blob, MP_BUFFER_READ);
-    mp_get_buffer_raise(args[2], &arena, MP_BUFFER_WRITE);
-    mp_get_buffer_raise(args[3], &in, MP_BUFFER_READ);
-    mp_get_buffer_raise(args[4], &out, MP_BUFFER_WRITE);
-    if (m->blob == NULL || m->blob != blob.buf || m->blob_size > blob.len) {
+/* The model in state, ready to run, with blob_in the buffer it was loaded from and an arena
+ * that fits. */
+static const uml_model_t *ready_model(mp_obj_t state_in, mp_obj_t blob_in, mp_obj_t arena_in,
+                                      mp_buffer_info_t *arena, int streamed) {
+    const uml_model_t *m = state_model(state_in, 0);
+    mp_buffer_info_t blob;
+    mp_get_buffer_raise(blob_in, &blob, MP_BUFFER_READ);
+    mp_get_buffer_raise(arena_in, arena, MP_BUFFER_WRITE);
+    if (!uml_model_ready(m) || m->blob != blob.buf || (int)m->streamed != streamed) {
         mp_raise_ValueError(MP_ERROR_TEXT("model is closed or its buffer changed"));
     }
-    if (arena.len < m->arena_size || ((uintptr_t)arena.buf & 15u) != 0) {
+    if (arena->len < m->arena_size || ((uintptr_t)arena->buf & 15u) != 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("arena buffer too small or misaligned"));
     }
-    const uml_tensor_t *ti = m->input[0], *to = m->output[0];
-    check_io_buffer(&in, ti, 0);
-    check_io_buffer(&out, to, 1);
-    memcpy(uml_tensor_data(m, arena.buf, ti), in.buf, ti->nbytes);
+    return m;
+}
+
+static void copy_in(const uml_model_t *m, mp_buffer_info_t *arena, mp_obj_t in_obj) {
+    mp_buffer_info_t in;
+    mp_get_buffer_raise(in_obj, &in, MP_BUFFER_READ);
+    check_io_buffer(&in, m->input[0], 0);
+    memcpy(uml_tensor_data(m, arena->buf, m->input[0]), in.buf, m->input[0]->nbytes);
+}
+
+static void copy_out(const uml_model_t *m, mp_buffer_info_t *arena, mp_obj_t out_obj) {
+    mp_buffer_info_t out;
+    mp_get_buffer_raise(out_obj, &out, MP_BUFFER_WRITE);
+    check_io_buffer(&out, m->output[0], 1);
+    memcpy(out.buf, uml_tensor_data(m, arena->buf, m->output[0]), m->output[0]->nbytes);
+}
+
+/* invoke(state, blob, arena, input, output): run a whole-blob model. */
+static mp_obj_t mod_invoke(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    mp_buffer_info_t arena;
+    const uml_model_t *m = ready_model(args[0], args[1], args[2], &arena, 0);
+    /* Check both buffers before running, so a bad out= leaves nothing half done. */
+    mp_buffer_info_t out;
+    mp_get_buffer_raise(args[4], &out, MP_BUFFER_WRITE);
+    check_io_buffer(&out, m->output[0], 1);
+    copy_in(m, &arena, args[3]);
     uml_model_invoke(m, arena.buf);
-    memcpy(out.buf, uml_tensor_data(m, arena.buf, to), to->nbytes);
+    copy_out(m, &arena, args[4]);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_invoke_obj, 5, 5, mod_invoke);
+
+/* stream_op(state, head, arena, i, span, io): run op i of a streamed model with its constants
+ * in span. io: the input buffer for op 0 (copied in first) and the output buffer for the last
+ * op (copied out after); None otherwise. */
+static mp_obj_t mod_stream_op(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    mp_buffer_info_t arena, span;
+    const uml_model_t *m = ready_model(args[0], args[1], args[2], &arena, 1);
+    mp_int_t i = mp_obj_get_int(args[3]);
+    mp_get_buffer_raise(args[4], &span, MP_BUFFER_READ);
+    if (i < 0 || (mp_uint_t)i >= m->n_ops || span.len < m->ops[i].const_size || ((uintptr_t)span.buf & 3u) != 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("bad streamed op"));
+    }
+    if (i == 0 && args[5] != mp_const_none) {
+        copy_in(m, &arena, args[5]);
+    }
+    uml_model_invoke_op(m, arena.buf, (uint32_t)i, (const uint8_t *)span.buf);
+    if ((mp_uint_t)i == m->n_ops - 1u && args[6] != mp_const_none) {
+        copy_out(m, &arena, args[6]);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_stream_op_obj, 7, 7, mod_stream_op);
 
 mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *args) {
     MP_DYNRUNTIME_INIT_ENTRY
     mp_store_global(MP_QSTR_load, MP_OBJ_FROM_PTR(&mod_load_obj));
     mp_store_global(MP_QSTR_invoke, MP_OBJ_FROM_PTR(&mod_invoke_obj));
+    mp_store_global(MP_QSTR_crc32, MP_OBJ_FROM_PTR(&mod_crc32_obj));
+    mp_store_global(MP_QSTR_load_head, MP_OBJ_FROM_PTR(&mod_load_head_obj));
+    mp_store_global(MP_QSTR_validate_op, MP_OBJ_FROM_PTR(&mod_validate_op_obj));
+    mp_store_global(MP_QSTR_stream_op, MP_OBJ_FROM_PTR(&mod_stream_op_obj));
     mp_store_global(MP_QSTR_STATE_SIZE, MP_OBJ_NEW_SMALL_INT(sizeof(uml_model_t)));
     mp_store_global(MP_QSTR_FORMAT_VERSION, MP_OBJ_NEW_SMALL_INT(UML_VERSION_MAJOR));
     MP_DYNRUNTIME_INIT_EXIT

@@ -1,6 +1,8 @@
 """Every golden case shipped with the third-party models (../shared/models/*/golden/) must
-run bit-exact on the unix port through the ulab_ml API. Outputs in the golden files come from
-TFLite Micro's reference interpreter. All models run in one MicroPython process."""
+run bit-exact on the unix port through the ulab_ml API, with the weights in each mode (read
+into RAM, used in place from a buffer, streamed from the file op by op). Outputs in the golden
+files come from TFLite Micro's reference interpreter. All models of one mode run in one
+MicroPython process."""
 
 from __future__ import annotations
 
@@ -34,9 +36,13 @@ def test_third_party_suite_present() -> None:
     assert len(CASES) >= 30, f"expected the shared golden cases, found {len(CASES)}"
 
 
-@pytest.fixture(scope="module")
+MODES = ["ram", "inplace", "stream"]
+
+
+@pytest.fixture(scope="module", params=MODES)
 def results(request: pytest.FixtureRequest) -> dict[str, object]:
     target = getattr(request.config, "ulab_ml_target", "unix")
+    mode = request.param
     models: dict[Path, bytes | Exception] = {}
     jobs, names = [], []
     for name, gdir, meta, case in CASES:
@@ -51,7 +57,7 @@ def results(request: pytest.FixtureRequest) -> dict[str, object]:
             continue
         shape = tuple(meta["input"]["shape"])
         x = np.frombuffer((gdir / case["input_file"]).read_bytes(), dtype=meta["input"]["dtype"]).reshape(shape)
-        jobs.append(Job(blob, x[None], meta["output"]["dtype"], tuple(meta["output"]["shape"])))
+        jobs.append(Job(blob, x[None], meta["output"]["dtype"], tuple(meta["output"]["shape"]), mode))
         names.append(name)
     res: dict[str, object] = dict(zip(names, run_jobs(target, jobs)))
     for name, gdir, meta, _ in CASES:

@@ -4,9 +4,15 @@
 #   m = Model.load("model.uml")
 #   scores = m.infer(features)
 #
-# Load-time allocations (all at Model.load, none in infer): the blob (one bytearray of the
-# file's size, filled with readinto; none when a buffer is passed), the engine state
-# (STATE_SIZE bytes), the arena (arena_size bytes) and the output buffer.
+# Where the weights live (Model.mode), chosen by Model.load, or forced with mode=:
+#   "ram"     the file is read into one bytearray with readinto (no second copy)
+#   "inplace" a buffer you pass (e.g. a frozen bytes object in flash) is used where it lies
+#   "stream"  the weights stay in the file and are read op by op into one buffer of
+#             stream_buffer_bytes during infer(); for models larger than the free heap
+# Load-time allocations (none in infer): the blob (ram) or the blob's head before its
+# weights (stream), the engine state (STATE_SIZE bytes), the arena (arena_size bytes), the
+# output buffer, and for stream one weights buffer (stream_buffer_bytes) and a plan of
+# (file offset, view) per op.
 import sys
 import struct
 from array import array
@@ -22,8 +28,9 @@ _COMPATIBLE = {
     "armv7emdp": ("armv7emsp", "armv7m", "armv6m"),
     "armv7m": ("armv6m",),
 }
-_DTYPE_INT8 = 1
 _DTYPE_FLOAT32 = 5
+_HEADER_SIZE = 64
+_RAM_MARGIN = 2048  # bytes left free when choosing "ram" automatically
 
 
 def native_arch():
@@ -64,53 +71,154 @@ def _f32(bits):
     return struct.unpack("<f", struct.pack("<I", bits))[0]
 
 
-class Model:
-    """A loaded ulab_ml model. Create with Model.load(path_or_buffer)."""
+def _mem_free():
+    try:
+        import gc
+        gc.collect()
+        return gc.mem_free()
+    except (ImportError, AttributeError):
+        return None
 
-    def __init__(self, blob):
+
+def _alloc(n, what):
+    try:
+        return bytearray(n)
+    except MemoryError:
+        free = _mem_free()
+        raise MemoryError("ulab_ml: model needs %d bytes of RAM for its %s%s"
+                          % (n, what, "" if free is None else ", %d bytes free" % free))
+
+
+class Model:
+    """A loaded ulab_ml model. Create with Model.load(path_or_buffer, mode=None)."""
+
+    def __init__(self, source, mode=None):
         nat = _backend()
         self._nat = nat
-        self._blob = blob
+        self._file = None
         self._state = bytearray(nat.STATE_SIZE)
-        arena_size, self.stream_bytes, ins, outs = nat.load(blob, self._state)
-        self.arena_size = arena_size
-        try:
-            self._arena = bytearray(arena_size if arena_size > 0 else 16)
-        except MemoryError:
-            free = ""
+        self.stream_buffer_bytes = 0
+        self.stream_bytes_per_infer = 0
+        if isinstance(source, str):
+            import os
+            size = os.stat(source)[6]
+            if mode is None:
+                mode = self._choose_mode(source, size)
+            if mode == "ram":
+                info = self._load_ram(source, size)
+            elif mode == "stream":
+                info = self._load_stream(source, size)
+            else:
+                raise ValueError("mode must be 'ram' or 'stream' for a file (got %r)" % (mode,))
+        else:
+            if mode not in (None, "inplace", "ram"):
+                raise ValueError("mode must be 'inplace' or 'ram' for a buffer (got %r)" % (mode,))
+            if mode == "ram":
+                source = bytearray(source)
             try:
-                import gc
-                gc.collect()
-                free = ", %d bytes free" % gc.mem_free()
-            except (ImportError, AttributeError):
-                pass
-            raise MemoryError("ulab_ml: model needs %d bytes of RAM for its arena%s"
-                              % (arena_size, free))
+                info = nat.load(source, self._state)
+                mode = mode or "inplace"
+            except ValueError as e:
+                if "aligned" not in str(e):
+                    raise
+                source = bytearray(source)  # unaligned buffer: one copy in RAM
+                info = nat.load(source, self._state)
+                mode = "ram"
+            self._blob = source
+        self.mode = mode
+        arena_size, span, ins, outs = info
+        self.arena_size = arena_size
+        self._arena = _alloc(arena_size if arena_size > 0 else 16, "arena")
         (self._in_dtype, self.input_shape, self.input_bytes, self.input_zero_point,
          scale_bits) = ins[0]
         self.input_scale = _f32(scale_bits)
         (self._out_dtype, self.output_shape, self.output_bytes, self.output_zero_point,
          scale_bits) = outs[0]
         self.output_scale = _f32(scale_bits)
-        if self._out_dtype == _DTYPE_FLOAT32:
-            self._out = array("f", bytes(self.output_bytes))
-        else:
-            self._out = array("b", bytes(self.output_bytes))
+        typecode = "f" if self._out_dtype == _DTYPE_FLOAT32 else "b"
+        self._out = array(typecode, bytes(self.output_bytes))
         self.backend = "native-" + native_arch()
 
     @classmethod
-    def load(cls, source):
-        """Load a model from a file path or from a bytes-like object holding a .uml blob."""
-        if isinstance(source, str):
-            import os
-            size = os.stat(source)[6]
-            blob = bytearray(size)
-            with open(source, "rb") as f:
-                n = f.readinto(blob)
-            if n != size:
-                raise ValueError("could not read the whole model file")
-            return cls(blob)
-        return cls(source)
+    def load(cls, source, mode=None):
+        """Load a model from a file path or from a bytes-like object holding a .uml blob.
+        mode: None (automatic), "ram", "stream" (paths) or "inplace" (buffers)."""
+        return cls(source, mode)
+
+    def _choose_mode(self, path, size):
+        with open(path, "rb") as f:
+            hdr = f.read(_HEADER_SIZE)
+        if len(hdr) < _HEADER_SIZE:
+            return "ram"  # let the loader say what is wrong
+        arena = struct.unpack_from("<I", hdr, 24)[0]
+        free = _mem_free()
+        if free is None or size + arena + _RAM_MARGIN <= free:
+            return "ram"
+        return "stream"
+
+    def _load_ram(self, path, size):
+        blob = _alloc(size, "weights (the whole file; mode='stream' keeps them in the file)")
+        with open(path, "rb") as f:
+            n = f.readinto(blob)
+        if n != size:
+            raise ValueError("could not read the whole model file")
+        self._blob = blob
+        return self._nat.load(blob, self._state)
+
+    def _load_stream(self, path, size):
+        nat = self._nat
+        f = open(path, "rb")
+        try:
+            hdr = bytearray(_HEADER_SIZE)
+            if f.readinto(hdr) != _HEADER_SIZE or hdr[:4] != b"ULML":
+                nat.load(hdr, self._state)  # raises the loader's message
+            blob_size, _ = struct.unpack_from("<II", hdr, 8)
+            const_off = struct.unpack_from("<I", hdr, 52)[0]
+            if blob_size > size:
+                raise ValueError("model is truncated (file shorter than its header says)")
+            if not _HEADER_SIZE <= const_off <= blob_size:
+                raise ValueError("corrupt model: section outside the file")
+            head = _alloc(const_off, "model tables")
+            f.seek(0)
+            f.readinto(head)
+            # CRC of [0, 12) and [16, blob_size), read in pieces.
+            crc = nat.crc32(memoryview(head)[:12], 0)
+            chunk = bytearray(512)
+            mv = memoryview(chunk)
+            pos = 16
+            f.seek(16)
+            while pos < blob_size:
+                n = f.readinto(mv[:min(512, blob_size - pos)])
+                if not n:
+                    raise ValueError("model is truncated (file shorter than its header says)")
+                crc = nat.crc32(mv[:n], crc)
+                pos += n
+            chunk = mv = None
+            info, spans = nat.load_head(head, self._state, size, crc)
+            span_buf = _alloc(max(info[1], 4), "weights stream buffer")
+            mv = memoryview(span_buf)
+            plan = []
+            total = 0
+            for i in range(len(spans)):
+                off, n = spans[i]
+                view = mv[:n]
+                if n:
+                    f.seek(off)
+                    if f.readinto(view) != n:
+                        raise ValueError("model is truncated (file shorter than its header says)")
+                nat.validate_op(self._state, i, span_buf)
+                plan.append((off, view))
+                total += n
+        except BaseException:
+            f.close()
+            raise
+        self._blob = head
+        self._file = f
+        self._plan = plan
+        self._span = span_buf
+        self.stream_buffer_bytes = len(span_buf)
+        self.stream_bytes_per_infer = total
+        return info
 
     @property
     def input_dtype(self):
@@ -128,14 +236,32 @@ class Model:
             raise ValueError("model is closed")
         if out is None:
             out = self._out
-        self._nat.invoke(self._state, self._blob, self._arena, buf, out)
+        if self._file is None:
+            self._nat.invoke(self._state, self._blob, self._arena, buf, out)
+            return out
+        nat = self._nat
+        f = self._file
+        plan = self._plan
+        last = len(plan) - 1
+        for i in range(len(plan)):
+            off, view = plan[i]
+            if len(view):
+                f.seek(off)
+                f.readinto(view)
+            nat.stream_op(self._state, self._blob, self._arena, i, self._span,
+                          buf if i == 0 else None, out if i == last else None)
         return out
 
     def close(self):
-        """Free the model's memory; infer() raises afterwards."""
+        """Free the model's memory (and close its file); infer() raises afterwards."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         self._state = None
         self._arena = None
         self._blob = None
+        self._plan = None
+        self._span = None
 
     def quantize(self, values, out=None):
         """Float values -> int8 array('b') with the model's input scale and zero point."""
@@ -152,6 +278,7 @@ def _round(x):
 
 
 def quantize(values, scale, zero_point, out=None):
+    """Float values -> int8 array('b'): clamp(round(v / scale) + zero_point)."""
     n = len(values)
     if out is None:
         out = array("b", bytes(n))
@@ -162,6 +289,7 @@ def quantize(values, scale, zero_point, out=None):
 
 
 def dequantize(buf, scale, zero_point, out=None):
+    """int8 values -> array('f'): (q - zero_point) * scale."""
     # bytes/bytearray hold int8 values as 0..255; array('b') holds them signed.
     n = len(buf)
     if out is None:

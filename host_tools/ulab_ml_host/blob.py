@@ -41,6 +41,7 @@ class Blob:
     version: tuple[int, int]
     size: int
     arena_size: int
+    const_off: int
     const_size: int
     tensors: list[BlobTensor]
     ops: list[BlobOp]
@@ -92,4 +93,4 @@ def parse_blob(data: bytes) -> Blob:
         io = struct.unpack_from(f"<{n_in + n_out}H", data, io_off)
     except (struct.error, KeyError) as exc:
         raise BlobError(f"corrupt model: {exc}") from exc
-    return Blob((vmaj, vmin), size, arena, c_size, tensors, ops, list(io[:n_in]), list(io[n_in:]))
+    return Blob((vmaj, vmin), size, arena, c_off, c_size, tensors, ops, list(io[:n_in]), list(io[n_in:]))

@@ -54,6 +54,21 @@ def op_macs(blob: Blob, i: int) -> int:
     return 0
 
 
+# Engine state on a 32-bit board (sizeof(uml_model_t) with 4-byte pointers), in bytes.
+STATE_BYTES_32BIT = 84
+
+
+def ram_per_mode(blob: Blob) -> dict[str, int]:
+    """Bytes of heap a loaded model takes on a 32-bit board, per weights mode (buffers only;
+    the Model object and its attributes add a few hundred bytes of Python objects)."""
+    base = blob.arena_size + blob.output.nbytes + STATE_BYTES_32BIT
+    return {
+        "ram": blob.size + base,
+        "inplace": base,
+        "stream": blob.const_off + max(blob.max_const_span, 4) + base,
+    }
+
+
 def describe(blob_bytes: bytes) -> dict:
     blob = parse_blob(blob_bytes)
     ops = []
@@ -77,6 +92,10 @@ def describe(blob_bytes: bytes) -> dict:
         "weights_bytes": blob.const_size,
         "blob_bytes": blob.size,
         "macs": sum(o["macs"] for o in ops),
+        "ram_bytes": ram_per_mode(blob),
+        "flash_bytes": blob.size,
+        "stream_buffer_bytes": max(blob.max_const_span, 4),
+        "stream_bytes_per_inference": sum(op.const_span[1] for op in blob.ops),
     }
 
 
@@ -112,6 +131,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"{i:>3}  {op['op']:<18} {str(op['inputs']):<28} {str(op['output']):<18} {op['macs']:>10}")
     print(f"arena {info['arena_bytes']} bytes, weights {info['weights_bytes']} bytes, "
           f"blob {info['blob_bytes']} bytes, {info['macs']} MACs")
+    ram = info["ram_bytes"]
+    print(f"RAM on a 32-bit board: {ram['ram']} bytes with weights in RAM, {ram['inplace']} in place "
+          f"(frozen/ROMFS), {ram['stream']} streamed (buffer {info['stream_buffer_bytes']} bytes, "
+          f"{info['stream_bytes_per_inference']} bytes read per inference); flash/file {info['flash_bytes']} bytes")
     return 0
 
 

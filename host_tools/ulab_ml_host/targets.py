@@ -19,14 +19,18 @@ from .paths import DEVICE_PACKAGE, NATMOD_DIR, UNIX_MICROPYTHON, natmod_path
 
 TARGETS = ("unix",)
 
-# Runs on the board. Jobs: (model path, input path, output path, count).
+# Runs on the board. Jobs: (model path, input path, output path, count, weights mode).
 DEVICE_RUNNER = """
 import sys
 from array import array
 from ulab_ml import Model
-def run_job(k, model_path, in_path, out_path, n):
+def run_job(k, model_path, in_path, out_path, n, mode=None):
     try:
-        m = Model.load(model_path)
+        if mode == "inplace":
+            with open(model_path, "rb") as f:
+                m = Model.load(f.read(), "inplace")
+        else:
+            m = Model.load(model_path, mode)
     except Exception as e:
         print("ULML-ERR", k, type(e).__name__, e)
         return
@@ -62,6 +66,7 @@ class Job:
     inputs: np.ndarray      # (N, *input_shape), int8 or float32
     output_dtype: str       # "int8" or "float32"
     output_shape: tuple[int, ...]
+    mode: str | None = None  # weights mode for Model.load: None (automatic), ram, stream, inplace
 
 
 def _ensure_built() -> None:
@@ -80,7 +85,7 @@ def run_unix(jobs: list[Job], timeout: float = 600.0) -> list[np.ndarray | Model
             raw = np.ascontiguousarray(job.inputs).astype(job.inputs.dtype.newbyteorder("<")).tobytes()
             (d / f"i{k}.bin").write_bytes(raw)
             lines.append(f"run_job({k}, {str(d / f'm{k}.uml')!r}, {str(d / f'i{k}.bin')!r}, "
-                         f"{str(d / f'o{k}.bin')!r}, {len(job.inputs)})")
+                         f"{str(d / f'o{k}.bin')!r}, {len(job.inputs)}, {job.mode!r})")
         lines.append("print('ULML-DONE')")
         script = d / "runner.py"
         script.write_text("\n".join(lines) + "\n")

@@ -58,7 +58,9 @@ static const char *check_tensor(const uml_model_t *m, const uml_tensor_t *t) {
     return NULL;
 }
 
-static const char *check_op(const uml_model_t *m, const uml_op_t *op, uml_node_t *n) {
+/* Check op's header and fill *n. span: where the op's constant span lies in memory (the
+ * blob's constant section + op->const_off, or a streaming buffer). */
+static const char *check_op(const uml_model_t *m, const uml_op_t *op, const uint8_t *span, uml_node_t *n) {
     const uml_header_t *h = m->header;
     if (op->opcode == 0 || op->opcode >= UML_OP_COUNT) {
         return "model uses an operator this ulab_ml does not know (converted by a newer version?)";
@@ -98,7 +100,7 @@ static const char *check_op(const uml_model_t *m, const uml_op_t *op, uml_node_t
             if (t->offset < op->const_off || !span_ok(t->offset - op->const_off, t->nbytes, op->const_size)) {
                 return "corrupt model: op constant input outside its span";
             }
-            n->in[i] = m->const_data + t->offset;
+            n->in[i] = span + (t->offset - op->const_off);
         }
     }
     n->out_t = &m->tensors[op->output];
@@ -118,15 +120,18 @@ static const char *validate_node(uint8_t opcode, const uml_node_t *n) {
     }
 }
 
-const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len) {
+/* Header, section and table checks shared by the whole-blob and the streamed loader.
+ * data: the first avail bytes of the blob (all of it, or everything before the constants). */
+static const char *check_head(uml_model_t *m, const uint8_t *data, size_t avail, uint32_t file_size,
+                              uint32_t crc) {
     memset(m, 0, sizeof(*m));
-    if (blob == NULL || blob_len < sizeof(uml_header_t)) {
+    if (data == NULL || avail < sizeof(uml_header_t)) {
         return "not a ulab_ml model: too short (truncated file?)";
     }
-    if (((uintptr_t)blob & 3u) != 0) {
+    if (((uintptr_t)data & 3u) != 0) {
         return "model buffer must be 4-byte aligned";
     }
-    const uml_header_t *h = (const uml_header_t *)(const void *)blob;
+    const uml_header_t *h = (const uml_header_t *)(const void *)data;
     if (h->magic[0] != UML_MAGIC0 || h->magic[1] != UML_MAGIC1 || h->magic[2] != UML_MAGIC2 ||
         h->magic[3] != UML_MAGIC3) {
         return "not a ulab_ml model (bad magic): convert .tflite files with 'ulab-ml convert'";
@@ -137,14 +142,13 @@ const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len)
     if (h->version_major < UML_VERSION_MAJOR) {
         return "model format is older than this ulab_ml supports: convert the model again";
     }
-    if (h->blob_size > blob_len) {
+    if (h->blob_size > file_size) {
         return "model is truncated (file shorter than its header says)";
     }
     if (h->blob_size < sizeof(uml_header_t) || h->header_size != sizeof(uml_header_t)) {
         return "corrupt model: bad header size";
     }
-    /* The CRC covers every byte but its own field: [0, 12) then [16, blob_size). */
-    if (uml_crc32(uml_crc32(0, blob, 12), blob + 16, h->blob_size - 16u) != h->crc32) {
+    if (crc != h->crc32) {
         return "corrupt model: CRC mismatch (damaged or partly copied file)";
     }
     if (h->flags != 0) {
@@ -154,24 +158,26 @@ const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len)
     if (h->n_inputs < 1 || h->n_inputs > UML_MAX_IO || h->n_outputs < 1 || h->n_outputs > UML_MAX_IO) {
         return "corrupt model: bad number of inputs or outputs";
     }
-    if (!span_ok(h->tensors_off, (uint32_t)h->n_tensors * sizeof(uml_tensor_t), size) ||
-        !span_ok(h->ops_off, (uint32_t)h->n_ops * sizeof(uml_op_t), size) ||
-        !span_ok(h->params_off, h->params_size, size) ||
+    /* Tables must lie in the bytes we hold; the constant section anywhere in the blob. */
+    uint32_t held = avail < size ? (uint32_t)avail : size;
+    if (!span_ok(h->tensors_off, (uint32_t)h->n_tensors * sizeof(uml_tensor_t), held) ||
+        !span_ok(h->ops_off, (uint32_t)h->n_ops * sizeof(uml_op_t), held) ||
+        !span_ok(h->params_off, h->params_size, held) ||
         !span_ok(h->const_off, h->const_size, size) ||
-        !span_ok(h->io_off, 2u * (uint32_t)(h->n_inputs + h->n_outputs), size) ||
+        !span_ok(h->io_off, 2u * (uint32_t)(h->n_inputs + h->n_outputs), held) ||
         (h->tensors_off | h->ops_off | h->params_off | h->const_off | h->io_off) % UML_SECTION_ALIGN != 0 ||
         h->tensors_off < sizeof(uml_header_t) || h->ops_off < sizeof(uml_header_t) ||
         h->params_off < sizeof(uml_header_t) || h->const_off < sizeof(uml_header_t) ||
         h->io_off < sizeof(uml_header_t)) {
         return "corrupt model: section outside the file";
     }
-    m->blob = blob;
+    m->blob = data;
     m->blob_size = size;
     m->header = h;
-    m->tensors = (const uml_tensor_t *)(const void *)(blob + h->tensors_off);
-    m->ops = (const uml_op_t *)(const void *)(blob + h->ops_off);
-    m->params = blob + h->params_off;
-    m->const_data = blob + h->const_off;
+    m->tensors = (const uml_tensor_t *)(const void *)(data + h->tensors_off);
+    m->ops = (const uml_op_t *)(const void *)(data + h->ops_off);
+    m->params = data + h->params_off;
+    m->const_data = avail >= size ? data + h->const_off : NULL;
     m->arena_size = h->arena_size;
     m->n_tensors = h->n_tensors;
     m->n_ops = h->n_ops;
@@ -186,7 +192,7 @@ const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len)
             return err;
         }
     }
-    const uint8_t *io = blob + h->io_off;
+    const uint8_t *io = data + h->io_off;
     for (int i = 0; i < h->n_inputs + h->n_outputs; i++) {
         uint16_t id = (uint16_t)(io[2 * i] | (io[2 * i + 1] << 8));
         if (id >= m->n_tensors || m->tensors[id].storage != UML_STORAGE_ARENA) {
@@ -199,18 +205,63 @@ const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len)
         }
     }
     for (uint32_t i = 0; i < m->n_ops; i++) {
-        uml_node_t n;
-        const uml_op_t *op = &m->ops[i];
-        const char *err = check_op(m, op, &n);
-        if (err == NULL) {
-            err = validate_node(op->opcode, &n);
-        }
-        if (err) {
-            return err;
-        }
-        if (op->const_size > m->max_const_span) {
-            m->max_const_span = op->const_size;
+        if (m->ops[i].const_size > m->max_const_span) {
+            m->max_const_span = m->ops[i].const_size;
         }
     }
     return NULL;
+}
+
+uint32_t uml_blob_crc(const uint8_t *blob, uint32_t blob_size) {
+    return uml_crc32(uml_crc32(0, blob, 12), blob + 16, blob_size - 16u);
+}
+
+const char *uml_model_validate_op(uml_model_t *m, uint32_t i, const uint8_t *span) {
+    if (i != m->n_validated || i >= m->n_ops) {
+        return "ops must be validated once each, in order";
+    }
+    uml_node_t n;
+    const uml_op_t *op = &m->ops[i];
+    const char *err = check_op(m, op, span, &n);
+    if (err == NULL) {
+        err = validate_node(op->opcode, &n);
+    }
+    if (err == NULL) {
+        m->n_validated++;
+    }
+    return err;
+}
+
+const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len) {
+    uint32_t crc = 0;
+    if (blob != NULL && blob_len >= sizeof(uml_header_t) && ((uintptr_t)blob & 3u) == 0) {
+        const uml_header_t *h = (const uml_header_t *)(const void *)blob;
+        if (h->blob_size >= 16u && h->blob_size <= blob_len) {
+            /* The CRC covers every byte but its own field: [0, 12) then [16, blob_size). */
+            crc = uml_blob_crc(blob, h->blob_size);
+        }
+    }
+    uint32_t file_size = blob_len > UINT32_MAX ? UINT32_MAX : (uint32_t)blob_len;
+    const char *err = check_head(m, blob, blob_len, file_size, crc);
+    for (uint32_t i = 0; err == NULL && i < m->n_ops; i++) {
+        err = uml_model_validate_op(m, i, m->const_data + m->ops[i].const_off);
+    }
+    if (err) {
+        memset(m, 0, sizeof(*m));
+    }
+    return err;
+}
+
+const char *uml_model_load_head(uml_model_t *m, const uint8_t *head, size_t head_len, uint32_t file_size,
+                                uint32_t crc) {
+    const char *err = check_head(m, head, head_len, file_size, crc);
+    if (err == NULL && m->header->const_off > head_len) {
+        err = "streamed model: the head must hold everything before the constant section";
+    }
+    if (err) {
+        memset(m, 0, sizeof(*m));
+    } else {
+        m->streamed = 1;
+    }
+    return err;
 }

@@ -36,6 +36,8 @@ typedef struct {
     const uml_tensor_t *input[UML_MAX_IO];
     const uml_tensor_t *output[UML_MAX_IO];
     uint32_t max_const_span; /* largest per-op const span (streaming buffer size) */
+    uint32_t n_validated;    /* ops validated so far; the model runs only when == n_ops */
+    uint32_t streamed;       /* 1: constants are not in memory, each op gets its span */
 } uml_model_t;
 
 /* Everything a kernel sees of one operator. During validation, in[] and out data pointers
@@ -56,13 +58,32 @@ typedef struct {
  * blob must stay valid (and unchanged) while m is used; it must be 4-byte aligned. */
 const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len);
 
-/* Run every op. arena: m->arena_size bytes, 16-byte aligned, holding the input tensors. */
+/* Streamed models (constants stay in the file): validate the head (every byte before the
+ * constant section) given the blob's CRC computed by the caller (uml_blob_crc over the whole
+ * file, read in pieces with uml_crc32), then each op in order with its constant span read
+ * into memory (uml_model_validate_op). The model runs only after every op validated. */
+const char *uml_model_load_head(uml_model_t *m, const uint8_t *head, size_t head_len, uint32_t file_size,
+                                uint32_t crc);
+const char *uml_model_validate_op(uml_model_t *m, uint32_t i, const uint8_t *span);
+
+/* 1 when the model is loaded and every op validated. */
+static inline int uml_model_ready(const uml_model_t *m) {
+    return m->header != NULL && m->n_validated == m->n_ops;
+}
+
+/* Run every op (whole-blob models). arena: m->arena_size bytes, 16-byte aligned, holding
+ * the input tensors. */
 void uml_model_invoke(const uml_model_t *m, uint8_t *arena);
+
+/* Run op i alone; span: its constant span (streamed models) or NULL (in the blob). */
+void uml_model_invoke_op(const uml_model_t *m, uint8_t *arena, uint32_t i, const uint8_t *span);
 
 /* Address of a tensor's data given the arena. */
 void *uml_tensor_data(const uml_model_t *m, uint8_t *arena, const uml_tensor_t *t);
 
 uint32_t uml_crc32(uint32_t crc, const uint8_t *data, size_t len);
+/* The blob's CRC as stored in its header: bytes [0, 12) then [16, blob_size). */
+uint32_t uml_blob_crc(const uint8_t *blob, uint32_t blob_size);
 
 /* Number of elements of a validated tensor. */
 static inline int32_t uml_tensor_elems(const uml_tensor_t *t) {
