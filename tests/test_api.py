@@ -65,12 +65,15 @@ def test_quantize_helpers_and_argmax(tmp_path: Path, fc_tflite: bytes) -> None:
     assert np.allclose(deq, (y.astype(np.float64) - tout.zero_point) * tout.scale, rtol=1e-6, atol=1e-9)
 
 
-def test_infer_allocates_nothing(tmp_path: Path, fc_tflite: bytes) -> None:
+@pytest.mark.parametrize("mode", ["ram", "stream", "inplace"])
+def test_infer_allocates_nothing(tmp_path: Path, fc_tflite: bytes, mode: str) -> None:
     (tmp_path / "m.uml").write_bytes(convert(fc_tflite).blob)
-    script = """
+    load = "Model.load(open('m.uml', 'rb').read())" if mode == "inplace" else f"Model.load('m.uml', {mode!r})"
+    script = f"""
 import gc, micropython
 from ulab_ml import Model
-m = Model.load('m.uml')
+m = {load}
+assert m.mode == {mode!r}, m.mode
 x = bytes(32)
 out = bytearray(10)
 ok = False
