@@ -16,7 +16,7 @@ enum { P_INPUT_OFFSET, P_FILTER_OFFSET, P_OUTPUT_OFFSET, P_ACT_MIN, P_ACT_MAX, P
 
 const char *uml_validate_fully_connected(const uml_node_t *n) {
     UML_REQUIRE(n->n_inputs == 5 && n->n_params == P_COUNT, "corrupt model: FULLY_CONNECTED arguments");
-    const uml_tensor_t *in = n->in_t[0], *filter = n->in_t[1], *bias = n->in_t[2], *out = n->out_t;
+    const uml_tensor_t *in = n->in_t[0], *filter = n->in_t[1], *out = n->out_t;
     UML_REQUIRE(uml_is(in, UML_DTYPE_INT8) && uml_is(out, UML_DTYPE_INT8) &&
                 uml_is_const(filter, UML_DTYPE_INT8) && filter->rank == 2,
                 "corrupt model: FULLY_CONNECTED tensor types");
@@ -25,9 +25,8 @@ const char *uml_validate_fully_connected(const uml_node_t *n) {
     int32_t in_elems = uml_tensor_elems(in);
     UML_REQUIRE(in_elems % depth == 0, "corrupt model: FULLY_CONNECTED input shape");
     int32_t batches = in_elems / depth;
-    UML_REQUIRE(uml_tensor_elems(out) == batches * out_depth, "corrupt model: FULLY_CONNECTED output shape");
-    UML_REQUIRE(bias == NULL || (uml_is_const(bias, UML_DTYPE_INT32) && uml_tensor_elems(bias) == out_depth),
-                "corrupt model: FULLY_CONNECTED bias");
+    UML_REQUIRE((int64_t)uml_tensor_elems(out) == (int64_t)batches * out_depth, "corrupt model: FULLY_CONNECTED output shape");
+    UML_REQUIRE(uml_bias_ok(n->in_t[2], out_depth), "corrupt model: FULLY_CONNECTED bias");
     const char *err = uml_check_requant(n, 3, 4, out_depth);
     if (err) {
         return err;
@@ -42,16 +41,12 @@ const char *uml_validate_fully_connected(const uml_node_t *n) {
 void uml_eval_fully_connected(const uml_node_t *n) {
     const int8_t *input = (const int8_t *)n->in[0];
     const int8_t *filter = (const int8_t *)n->in[1];
-    const int32_t *bias = (const int32_t *)n->in[2];
-    const int32_t *mult = (const int32_t *)n->in[3];
-    const int32_t *shift = (const int32_t *)n->in[4];
-    const int per_channel = uml_tensor_elems(n->in_t[3]) > 1;
+    const uml_out_stage_t stage =
+        uml_out_stage(n, n->params[P_OUTPUT_OFFSET], n->params[P_ACT_MIN], n->params[P_ACT_MAX]);
     int8_t *output = (int8_t *)n->out;
     const int32_t out_depth = n->in_t[1]->dims[0], depth = n->in_t[1]->dims[1];
     const int32_t batches = uml_tensor_elems(n->in_t[0]) / depth;
     const int32_t in_off = n->params[P_INPUT_OFFSET], f_off = n->params[P_FILTER_OFFSET];
-    const int32_t out_off = n->params[P_OUTPUT_OFFSET];
-    const int32_t act_min = n->params[P_ACT_MIN], act_max = n->params[P_ACT_MAX];
 
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *x = input + b * depth;
@@ -61,12 +56,7 @@ void uml_eval_fully_connected(const uml_node_t *n) {
             for (int32_t d = 0; d < depth; d++) {
                 acc += ((int32_t)w[d] + f_off) * ((int32_t)x[d] + in_off);
             }
-            if (bias) {
-                acc = uml_add_wrap(acc, bias[oc]);
-            }
-            int c = per_channel ? oc : 0;
-            acc = uml_add_wrap(uml_mbqm(acc, mult[c], shift[c]), out_off);
-            output[b * out_depth + oc] = (int8_t)uml_clamp_i32(acc, act_min, act_max);
+            output[b * out_depth + oc] = uml_out_stage_apply(&stage, acc, oc);
         }
     }
 }

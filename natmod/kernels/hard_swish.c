@@ -65,10 +65,7 @@ static int16_t rdbpot16(int16_t x, int exponent) {
 
 const char *uml_validate_hard_swish(const uml_node_t *n) {
     UML_REQUIRE(n->n_inputs == 1 && n->n_params == P_COUNT, "corrupt model: HARD_SWISH arguments");
-    const uml_tensor_t *in = n->in_t[0], *out = n->out_t;
-    UML_REQUIRE(uml_is(in, UML_DTYPE_INT8) && uml_is(out, UML_DTYPE_INT8) &&
-                uml_tensor_elems(in) == uml_tensor_elems(out),
-                "corrupt model: HARD_SWISH tensors");
+    UML_REQUIRE(uml_int8_same_size(n->in_t[0], n->out_t), "corrupt model: HARD_SWISH tensors");
     const int32_t *p = n->params;
     UML_REQUIRE(p[P_INPUT_ZERO_POINT] >= -128 && p[P_INPUT_ZERO_POINT] <= 127 &&
                 p[P_OUTPUT_ZERO_POINT] >= -128 && p[P_OUTPUT_ZERO_POINT] <= 127 &&

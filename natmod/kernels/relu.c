@@ -18,10 +18,7 @@ enum { P_INPUT_OFFSET, P_OUTPUT_MULTIPLIER, P_OUTPUT_SHIFT, P_OUTPUT_OFFSET, P_A
 
 const char *uml_validate_relu(const uml_node_t *n) {
     UML_REQUIRE(n->n_inputs == 1 && n->n_params == P_COUNT, "corrupt model: RELU arguments");
-    const uml_tensor_t *in = n->in_t[0], *out = n->out_t;
-    UML_REQUIRE(uml_is(in, UML_DTYPE_INT8) && uml_is(out, UML_DTYPE_INT8) &&
-                uml_tensor_elems(in) == uml_tensor_elems(out),
-                "corrupt model: RELU tensors");
+    UML_REQUIRE(uml_int8_same_size(n->in_t[0], n->out_t), "corrupt model: RELU tensors");
     const int32_t *p = n->params;
     UML_REQUIRE(uml_offset_ok(p[P_INPUT_OFFSET]) && uml_offset_ok(p[P_OUTPUT_OFFSET]) &&
                 p[P_OUTPUT_MULTIPLIER] >= 0 && uml_shift_ok(p[P_OUTPUT_SHIFT]) &&

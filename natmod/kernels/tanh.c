@@ -2,52 +2,25 @@
  * TANH, int8 (TFLite Micro reference_integer_ops::Tanh for int8).
  *
  * inputs: 0 input int8 (any shape)
- * params: input_zero_point, input_range_radius, input_multiplier, input_left_shift
- *         (TanhPrepare: the input scale times 2^27 split by frexp, so that the multiplier
- *         brings x - zero_point to Q4.27; the radius is the largest |x - zp| still below 16)
+ * params: see sigmoid_tanh.h (input zero point, range radius, Q4.27 multiplier and shift)
  * output: int8, same number of elements. As in the reference, the result is written on
  *         the scale 1/128 with zero point 0 whatever the output tensor says.
  */
-#include "common.h"
-#include "fixedpoint_transcendental.h"
-
-enum { P_INPUT_ZERO_POINT, P_INPUT_RANGE_RADIUS, P_INPUT_MULTIPLIER, P_INPUT_LEFT_SHIFT, P_COUNT };
-
-#define INPUT_INTEGER_BITS 4
+#include "sigmoid_tanh.h"
 
 const char *uml_validate_tanh(const uml_node_t *n) {
-    UML_REQUIRE(n->n_inputs == 1 && n->n_params == P_COUNT, "corrupt model: TANH arguments");
-    const uml_tensor_t *in = n->in_t[0], *out = n->out_t;
-    UML_REQUIRE(uml_is(in, UML_DTYPE_INT8) && uml_is(out, UML_DTYPE_INT8) &&
-                uml_tensor_elems(in) == uml_tensor_elems(out),
-                "corrupt model: TANH tensors");
-    const int32_t *p = n->params;
-    UML_REQUIRE(p[P_INPUT_ZERO_POINT] >= -128 && p[P_INPUT_ZERO_POINT] <= 127 && p[P_INPUT_RANGE_RADIUS] >= 0 &&
-                p[P_INPUT_MULTIPLIER] >= 0 && uml_shift_ok(p[P_INPUT_LEFT_SHIFT]),
-                "corrupt model: TANH parameters");
+    UML_REQUIRE(n->n_inputs == 1 && n->n_params == UML_ST_COUNT, "corrupt model: TANH arguments");
+    UML_REQUIRE(uml_int8_same_size(n->in_t[0], n->out_t), "corrupt model: TANH tensors");
+    UML_REQUIRE(uml_sigmoid_tanh_params_ok(n->params), "corrupt model: TANH parameters");
     return NULL;
 }
 
-void uml_eval_tanh(const uml_node_t *n) {
-    const int8_t *input = (const int8_t *)n->in[0];
-    int8_t *output = (int8_t *)n->out;
-    const int32_t count = uml_tensor_elems(n->in_t[0]);
-    const int32_t zero_point = n->params[P_INPUT_ZERO_POINT];
-    const int32_t radius = n->params[P_INPUT_RANGE_RADIUS];
-    const int32_t multiplier = n->params[P_INPUT_MULTIPLIER];
-    const int32_t left_shift = n->params[P_INPUT_LEFT_SHIFT];
+static int32_t tanh_output(int32_t x_q4) {
+    const int32_t y_q0 = uml_fx_tanh(x_q4, UML_ST_INPUT_INTEGER_BITS);
+    /* Q0 -> 1/128 steps */
+    return uml_rdbpot(y_q0, 31 - 7);
+}
 
-    for (int32_t i = 0; i < count; i++) {
-        const int32_t x = (int32_t)input[i] - zero_point;
-        if (x <= -radius) {
-            output[i] = INT8_MIN;
-        } else if (x >= radius) {
-            output[i] = INT8_MAX;
-        } else {
-            const int32_t x_q4 = uml_mbqm(x, multiplier, left_shift);
-            const int32_t y_q0 = uml_fx_tanh(x_q4, INPUT_INTEGER_BITS);
-            /* Q0 -> 1/128 steps */
-            output[i] = (int8_t)uml_clamp_i32(uml_rdbpot(y_q0, 31 - 7), INT8_MIN, INT8_MAX);
-        }
-    }
+void uml_eval_tanh(const uml_node_t *n) {
+    uml_sigmoid_tanh(n, tanh_output);
 }

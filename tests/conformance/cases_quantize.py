@@ -20,6 +20,7 @@ import numpy as np
 from ulab_ml_host.lowering.quantize import key_to_float, quantize_thresholds
 
 from .builder import Case, ModelBuilder, options, random_int8, random_scale
+from .unary import unary_model
 
 ROW = 64
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
@@ -92,14 +93,6 @@ def quantize_float_model(scale: float, zp: int) -> bytes:
     return b.build([x], [y])
 
 
-def requantize_model(shape: tuple[int, ...], s_in: float, z_in: int, s_out: float, z_out: int) -> bytes:
-    b = ModelBuilder()
-    x = b.tensor(shape, "int8", s_in, z_in)
-    y = b.tensor(shape, "int8", s_out, z_out)
-    b.op("QUANTIZE", [x], [y])
-    return b.build([x], [y])
-
-
 def dequantize_model(shape: tuple[int, ...], scale: float, zp: int) -> bytes:
     b = ModelBuilder()
     x = b.tensor(shape, "int8", scale, zp)
@@ -166,7 +159,7 @@ def cases(rng: np.random.Generator) -> list[Case]:
             shape = tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(1, 5))))
             inputs = random_int8(rng, (3, *shape))
         out.append(Case(f"requant_{s_in / s_out:.3g}_zp{z_in}to{z_out}_{k}",
-                        requantize_model(shape, s_in, z_in, s_out, z_out), inputs))
+                        unary_model("QUANTIZE", shape, s_in, z_in, s_out, z_out), inputs))
     # int8 -> float32
     dq_scales = [random_scale(rng, 1e-4, 1.0) for _ in range(6)] + [
         float(np.float32(1e-40)), float(np.float32(3e-39)), float(np.float32(1.0 / 255)),

@@ -24,38 +24,14 @@ import math
 import numpy as np
 
 from ..quant import activation_range, quantize_multiplier, tflite_round
-from ..tflite_reader import Op, Tensor
+from ..tflite_reader import Op
 from . import LowerCtx, Unsupported, register
+from .common import check_unary, requant_multiplier
 
 # Q4.27 input of the fixed-point logistic / tanh.
 INPUT_INTEGER_BITS = 4
 # Identity requantization for MultiplyByQuantizedMultiplier: x * 2^30 * 2^1 / 2^31 == x.
 IDENTITY_MULTIPLIER, IDENTITY_SHIFT = 1 << 30, 1
-
-
-def per_tensor_int8(ctx: LowerCtx, idx: int) -> Tensor:
-    """An int8 tensor with one finite positive scale and an int8 zero point."""
-    t = ctx.require_dtype(idx, "int8")
-    if t.scales is None or t.zero_points is None or len(t.scales) == 0:
-        raise Unsupported(f"tensor '{t.name}' is not quantized")
-    if len(t.scales) != 1:
-        raise Unsupported(f"tensor '{t.name}' is quantized per channel (per-tensor required)")
-    if not (np.isfinite(t.scales[0]) and t.scales[0] > 0):
-        raise Unsupported(f"tensor '{t.name}' has scale {t.scale}")
-    if not -128 <= t.zero_point <= 127:
-        raise Unsupported(f"tensor '{t.name}' has zero point {t.zero_point} outside int8")
-    return t
-
-
-def check_unary(ctx: LowerCtx, op: Op) -> tuple[Tensor, Tensor]:
-    """One int8 activation input, one int8 output of the same shape."""
-    if len(op.inputs) != 1 or len(op.outputs) != 1 or op.inputs[0] < 0:
-        raise Unsupported("expected one input and one output")
-    x = per_tensor_int8(ctx, op.inputs[0])
-    y = per_tensor_int8(ctx, op.outputs[0])
-    if tuple(x.shape) != tuple(y.shape):
-        raise Unsupported(f"output shape {list(y.shape)} differs from input shape {list(x.shape)}")
-    return x, y
 
 
 # --- LOGISTIC, TANH ---------------------------------------------------------------------------
@@ -139,10 +115,7 @@ def relu_requant(input_scale: float, output_scale: float) -> tuple[int, int]:
         real = float(np.float32(input_scale) / np.float32(output_scale))
     if not (math.isfinite(real) and real > 0):
         raise Unsupported(f"input/output scale ratio {real!r}")
-    mult, shift = quantize_multiplier(real)
-    if shift > 30:
-        raise Unsupported(f"input/output scale ratio {real!r} is too large")
-    return mult, shift
+    return requant_multiplier(real, "input/output scale ratio")
 
 
 def relu6_range(input_scale: float, input_zero_point: int) -> tuple[int, int]:

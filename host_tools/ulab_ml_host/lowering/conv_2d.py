@@ -20,27 +20,7 @@ from ..quant import activation_range, quantize_multiplier
 from ..schema import PADDING_NAMES
 from ..tflite_reader import Op, Tensor
 from . import LowerCtx, Unsupported, register
-
-INT32_MAX = 2**31 - 1
-
-
-def out_size(padding: str, image: int, k: int, stride: int, dilation: int) -> int:
-    """TFLite ComputeOutSizeChecked (GetWindowedOutputSize); -1 where TFLite fails."""
-    effective = (k - 1) * dilation + 1
-    if padding == "SAME":
-        value = (image + stride - 1) // stride
-    else:
-        num = image + stride - effective
-        value = abs(num) // stride * (1 if num >= 0 else -1)  # C++ division truncates toward zero
-    return value if 0 <= value <= INT32_MAX else -1
-
-
-def pad_before(image: int, k: int, stride: int, dilation: int, out: int) -> int:
-    """TFLite ComputePaddingWithOffset: the top/left padding (total // 2; the odd pixel is
-    padded at the bottom/right, which the reference kernels get by bounds checks)."""
-    effective = (k - 1) * dilation + 1
-    total = max((out - 1) * stride + effective - image, 0)
-    return total // 2
+from .common import out_size, pad_before
 
 
 @dataclass
@@ -83,6 +63,15 @@ def window(opts: Any, in_h: int, in_w: int, k_h: int, k_w: int, y: Tensor) -> Wi
         if max((out - 1) * stride, (k - 1) * dilation, pad) >= 2**30:
             raise Unsupported("convolution window too large")
     return win
+
+
+def conv_tensors(ctx: LowerCtx, op: Op) -> tuple[Tensor, Tensor, Tensor]:
+    """Input, filter and output: int8, the activations quantized and 4-D with one batch size."""
+    x = ctx.require_dtype(op.inputs[0], "int8")
+    w = ctx.require_dtype(op.inputs[1], "int8")
+    y = ctx.require_dtype(op.outputs[0], "int8")
+    check_activations(x, y)
+    return x, w, y
 
 
 def check_activations(x: Tensor, y: Tensor) -> None:
@@ -167,10 +156,7 @@ def conv_like(ctx: LowerCtx, op: Op, x: Tensor, y: Tensor, filter_id: int, win: 
 
 @register("CONV_2D")
 def lower_conv_2d(ctx: LowerCtx, op: Op) -> None:
-    x = ctx.require_dtype(op.inputs[0], "int8")
-    w = ctx.require_dtype(op.inputs[1], "int8")
-    y = ctx.require_dtype(op.outputs[0], "int8")
-    check_activations(x, y)
+    x, w, y = conv_tensors(ctx, op)
     if not w.is_const or len(w.shape) != 4:
         raise Unsupported("filter must be a constant 4-D int8 tensor")
     out_ch, k_h, k_w, f_in = w.shape

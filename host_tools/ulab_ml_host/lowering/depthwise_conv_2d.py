@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from ..tflite_reader import Op
 from . import LowerCtx, Unsupported, register
-from .conv_2d import check_activations, conv_like, window
+from .conv_2d import conv_like, conv_tensors, window
 
 
 @register("DEPTHWISE_CONV_2D")
 def lower_depthwise_conv_2d(ctx: LowerCtx, op: Op) -> None:
-    x = ctx.require_dtype(op.inputs[0], "int8")
-    w = ctx.require_dtype(op.inputs[1], "int8")
-    y = ctx.require_dtype(op.outputs[0], "int8")
-    check_activations(x, y)
+    x, w, y = conv_tensors(ctx, op)
     if not w.is_const or len(w.shape) != 4 or w.shape[0] != 1:
         raise Unsupported("filter must be a constant int8 tensor of shape [1, h, w, channels]")
     _, k_h, k_w, out_ch = w.shape

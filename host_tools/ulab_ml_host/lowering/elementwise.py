@@ -17,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..format import MAX_RANK
-from ..quant import activation_range, quantize_multiplier, quantize_multiplier_smaller_than_one_exp
+from ..quant import activation_range, quantize_multiplier_smaller_than_one_exp
 from ..tflite_reader import Op, Tensor
 from . import LowerCtx, Unsupported, register
+from .common import per_tensor_int8, requant_multiplier
 
 # add.c / sub.c: left_shift for int8 inputs (TFLite: 20 for int8, 15 for int16).
 LEFT_SHIFT = 20
@@ -46,19 +47,6 @@ def _operand(ctx: LowerCtx, idx: int) -> int:
     return ctx.const_from(idx) if ctx.tensor(idx).is_const else ctx.act(idx)
 
 
-def _per_tensor_int8(ctx: LowerCtx, idx: int) -> Tensor:
-    t = ctx.require_dtype(idx, "int8")
-    if t.scales is None or t.zero_points is None:
-        raise Unsupported(f"tensor '{t.name}' is not quantized")
-    if len(t.scales) != 1:
-        raise Unsupported(f"tensor '{t.name}' is quantized per channel (per-tensor required)")
-    if not (np.isfinite(t.scales[0]) and t.scales[0] > 0):
-        raise Unsupported(f"tensor '{t.name}' has scale {t.scale}")
-    if not -128 <= t.zero_point <= 127:
-        raise Unsupported(f"tensor '{t.name}' has zero point {t.zero_point} outside int8")
-    return t
-
-
 def _smaller_than_one(real: float, what: str) -> tuple[int, int]:
     try:
         return quantize_multiplier_smaller_than_one_exp(real)
@@ -77,17 +65,15 @@ def add_sub_multipliers(s1: np.float32, s2: np.float32, so: np.float32) -> list[
 def lower_elementwise(ctx: LowerCtx, op: Op) -> None:
     if len(op.inputs) != 2 or len(op.outputs) != 1 or min(op.inputs) < 0:
         raise Unsupported("expected two inputs and one output")
-    a = _per_tensor_int8(ctx, op.inputs[0])
-    b = _per_tensor_int8(ctx, op.inputs[1])
-    y = _per_tensor_int8(ctx, op.outputs[0])
+    a = per_tensor_int8(ctx, op.inputs[0])
+    b = per_tensor_int8(ctx, op.inputs[1])
+    y = per_tensor_int8(ctx, op.outputs[0])
     check_broadcast(a, b, y)
     act_min, act_max = activation_range(ctx.fused_activation(op.options), float(y.scale), y.zero_point)
     s1, s2, so = np.float32(a.scale), np.float32(b.scale), np.float32(y.scale)
     if op.name == "MUL":
         real = float(s1) * float(s2) / float(so)
-        mult, shift = quantize_multiplier(real)
-        if shift > 30:
-            raise Unsupported(f"output multiplier {real!r} is too large")
+        mult, shift = requant_multiplier(real, "output multiplier")
         params = [-a.zero_point, -b.zero_point, y.zero_point, mult, shift, act_min, act_max]
     else:
         r1, r2, ro = add_sub_multipliers(s1, s2, so)

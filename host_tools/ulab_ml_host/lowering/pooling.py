@@ -13,23 +13,10 @@ from ..quant import activation_range
 from ..schema import PADDING_NAMES
 from ..tflite_reader import Op
 from . import LowerCtx, Unsupported, register
+from .common import out_size, pad_before
 
-# natmod/kernels/{average,max}_pool_2d.c: POOL_MAX_FILTER
+# natmod/kernels/pool_2d.h: UML_POOL_MAX_FILTER
 MAX_FILTER = 2048
-
-
-def out_size(padding: str, size: int, filter_size: int, stride: int) -> int:
-    """TFLite ComputeOutSize (no dilation); C integer division truncates toward zero."""
-    if padding == "SAME":
-        return (size + stride - 1) // stride
-    value = size + stride - filter_size
-    return value // stride if value >= 0 else -((-value) // stride)
-
-
-def leading_padding(size: int, filter_size: int, stride: int, out: int) -> int:
-    """Padding before the input as TFLite ComputePaddingWithOffset gives it (an odd extra
-    cell goes after the input)."""
-    return max((out - 1) * stride + filter_size - size, 0) // 2
 
 
 @register("AVERAGE_POOL_2D", "MAX_POOL_2D")
@@ -56,13 +43,14 @@ def lower_pool(ctx: LowerCtx, op: Op) -> None:
     if fh > MAX_FILTER or fw > MAX_FILTER:
         raise Unsupported(f"filter {fh}x{fw} larger than {MAX_FILTER}")
     n, h, w, c = x.shape
-    oh, ow = out_size(padding, h, fh, sh), out_size(padding, w, fw, sw)
+    # ComputeOutSize and ComputePaddingHeightWidth as for a convolution, without dilation.
+    oh, ow = out_size(padding, h, fh, sh, 1), out_size(padding, w, fw, sw, 1)
     if oh < 1 or ow < 1:
         raise Unsupported(f"{padding} pooling with filter {fh}x{fw} leaves no output for input {h}x{w}")
     if tuple(y.shape) != (n, oh, ow, c):
         raise Unsupported(f"output shape {list(y.shape)} does not match the computed {[n, oh, ow, c]}")
     # ComputePaddingHeightWidth uses this formula for SAME and VALID alike (VALID gives 0).
-    pad_h, pad_w = leading_padding(h, fh, sh, oh), leading_padding(w, fw, sw, ow)
+    pad_h, pad_w = pad_before(h, fh, sh, 1, oh), pad_before(w, fw, sw, 1, ow)
     act_min, act_max = activation_range(ctx.fused_activation(opts), float(y.scale), y.zero_point)
     ctx.emit(
         op.name,

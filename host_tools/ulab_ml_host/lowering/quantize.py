@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..quant import quantize_multiplier
 from ..tflite_reader import Op, Tensor
 from . import LowerCtx, Unsupported, register
+from .common import check_one_in_one_out, per_tensor, requant_multiplier
 
 N_THRESHOLDS = 255
 KEY_NEG_INF = -0x7F800000
@@ -79,21 +79,8 @@ def dequantize_table(scale: float, zero_point: int) -> np.ndarray:
         return (float(np.float32(scale)) * (q - zero_point).astype(np.float64)).astype(np.float32)
 
 
-def _per_tensor(t: Tensor) -> Tensor:
-    if t.scales is None or t.zero_points is None:
-        raise Unsupported(f"tensor '{t.name}' is not quantized")
-    if len(t.scales) != 1:
-        raise Unsupported(f"tensor '{t.name}' is quantized per channel (per-tensor required)")
-    if not (np.isfinite(t.scales[0]) and t.scales[0] > 0):
-        raise Unsupported(f"tensor '{t.name}' has scale {t.scale}")
-    if not -128 <= t.zero_point <= 127:
-        raise Unsupported(f"tensor '{t.name}' has zero point {t.zero_point} outside int8")
-    return t
-
-
 def _single_io(ctx: LowerCtx, op: Op) -> tuple[Tensor, Tensor]:
-    if len(op.inputs) != 1 or len(op.outputs) != 1 or op.inputs[0] < 0:
-        raise Unsupported("expected one input and one output")
+    check_one_in_one_out(op)
     x, y = ctx.tensor(op.inputs[0]), ctx.tensor(op.outputs[0])
     if x.is_const:
         raise Unsupported("constant input (only activations are supported)")
@@ -107,17 +94,15 @@ def lower_quantize(ctx: LowerCtx, op: Op) -> None:
     x, y = _single_io(ctx, op)
     if y.dtype != "int8":
         raise Unsupported(f"{x.dtype} -> {y.dtype} (supported: float32 -> int8, int8 -> int8)")
-    _per_tensor(y)
+    per_tensor(y)
     if x.dtype == "float32":
         thresholds = quantize_thresholds(float(y.scale), y.zero_point)
         ctx.emit("QUANTIZE", [ctx.act(op.inputs[0]), ctx.new_const(thresholds, "int32", "thresholds")],
                  ctx.act(op.outputs[0]), [])
     elif x.dtype == "int8":
-        _per_tensor(x)
+        per_tensor(x)
         real = float(np.float32(x.scale)) / float(np.float32(y.scale))
-        mult, shift = quantize_multiplier(real)
-        if shift > 30:
-            raise Unsupported(f"requantization multiplier {real!r} is too large")
+        mult, shift = requant_multiplier(real, "requantization multiplier")
         ctx.emit("QUANTIZE", [ctx.act(op.inputs[0])], ctx.act(op.outputs[0]),
                  [x.zero_point, y.zero_point, mult, shift])
     else:
@@ -129,7 +114,7 @@ def lower_dequantize(ctx: LowerCtx, op: Op) -> None:
     x, y = _single_io(ctx, op)
     if x.dtype != "int8" or y.dtype != "float32":
         raise Unsupported(f"{x.dtype} -> {y.dtype} (supported: int8 -> float32)")
-    _per_tensor(x)
+    per_tensor(x)
     ctx.emit("DEQUANTIZE",
              [ctx.act(op.inputs[0]), ctx.new_const(dequantize_table(x.scale, x.zero_point), "float32", "table")],
              ctx.act(op.outputs[0]), [])

@@ -18,7 +18,7 @@ import numpy as np
 from ..quant import quantize_multiplier
 from ..tflite_reader import Op
 from . import LowerCtx, Unsupported, register
-from .activations import check_unary
+from .common import check_unary
 
 SCALED_DIFF_INTEGER_BITS = 5
 
