@@ -120,3 +120,26 @@ def test_mutated_blobs_never_crash(tmp_path: Path, recrc: bool) -> None:
                 assert proc.returncode == 2, f"{name} mutation {k} loaded despite corruption"
             outcomes[proc.returncode] += 1
     assert outcomes[2] > 0
+
+
+def test_fully_connected_shape_product_overflow_is_rejected(tmp_path: Path) -> None:
+    """batches * out_depth = 65537 * 65536 wraps to 65536 in int32: a crafted blob whose
+    output holds 65536 elements must still be rejected, not run past its output."""
+    from ulab_ml_host.lowering import LOp, LoweredModel, LTensor
+    from ulab_ml_host.pack import pack
+    from ulab_ml_host.plan import plan_memory
+
+    model = LoweredModel()
+    model.tensors = [
+        LTensor("x", "int8", (65537, 1)),
+        LTensor("w", "int8", (65536, 1), bytes(65536)),
+        LTensor("mult", "int32", (1,), np.array([1 << 30], "<i4").tobytes()),
+        LTensor("shift", "int32", (1,), np.array([0], "<i4").tobytes()),
+        LTensor("y", "int8", (65536,)),
+    ]
+    model.ops = [LOp("FULLY_CONNECTED", [0, 1, None, 2, 3], 4, [0, 0, 0, -128, 127])]
+    model.inputs, model.outputs = [0], [4]
+    (tmp_path / "m.uml").write_bytes(pack(model, plan_memory(model)))
+    proc = run_harness([str(tmp_path / "m.uml")])
+    assert proc.returncode == 2, proc.stderr
+    assert "FULLY_CONNECTED output shape" in proc.stderr
