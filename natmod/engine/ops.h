@@ -8,6 +8,17 @@
  * could lead to undefined behaviour. The loader has already checked that every tensor id
  * is valid, that every tensor lies inside the arena or the const section, and that
  * nbytes == product(dims) * element size.
+ *
+ * Memory contract (the host's planner, host_tools/ulab_ml_host/plan.py, relies on it): an op's
+ * output may share arena bytes with its inputs. RESHAPE's output may be its input exactly.
+ * CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D and MAX_POOL_2D may have their output start D
+ * bytes before input 0 (overlap_distance): they must produce output rows in order, batch by
+ * batch, and write output row oy only while reading input rows >= oy * stride_h - pad_h.
+ * RELU, LOGISTIC, TANH, HARD_SWISH, ADD, SUB and MUL may write output element i over input
+ * element i of an input of the output's shape: they must read element i before writing it and
+ * never read an element after writing a later one. Optimized kernels must keep this order (or
+ * the planner's rules must change with them). A corrupt blob may overlap anything: kernels must
+ * stay memory-safe then (no memcpy between overlapping buffers; memmove or plain loops).
  */
 #ifndef UML_OPS_H
 #define UML_OPS_H
