@@ -75,7 +75,13 @@ def _ensure_built() -> None:
                           "run scripts/setup.sh")
 
 
-def run_unix(jobs: list[Job], timeout: float = 600.0) -> list[np.ndarray | ModelRejected]:
+def target_timeout() -> float:
+    """Seconds a target process may run before it counts as hung (ULAB_ML_TARGET_TIMEOUT)."""
+    return float(os.environ.get("ULAB_ML_TARGET_TIMEOUT", "600"))
+
+
+def run_unix(jobs: list[Job], timeout: float | None = None) -> list[np.ndarray | ModelRejected]:
+    timeout = target_timeout() if timeout is None else timeout
     _ensure_built()
     with tempfile.TemporaryDirectory(prefix="ulab_ml_run_") as tmp:
         d = Path(tmp)
@@ -94,7 +100,7 @@ def run_unix(jobs: list[Job], timeout: float = 600.0) -> list[np.ndarray | Model
             proc = subprocess.run([str(UNIX_MICROPYTHON), "-X", "heapsize=64M", str(script)],
                                   capture_output=True, text=True, env=env, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
-            raise TargetError(f"target timed out after {timeout:.0f} s") from exc
+            raise TargetError(f"target hung: no answer after {timeout:g} s") from exc
         if proc.returncode < 0:
             name = signal.Signals(-proc.returncode).name
             raise TargetError(f"MicroPython process died with signal {name}")
