@@ -165,6 +165,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .oracle import run_oracle
+
+    path = Path(args.model)
+    try:
+        tflite = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+    if tflite[:4] == b"ULML":
+        raise CliError("verify needs the .tflite model (TensorFlow Lite Micro runs it as the oracle)")
+    blob_bytes = load_blob(path)
+    blob = parse_blob(blob_bytes)
+    shape, dtype = tuple(blob.input.shape), np.dtype(blob.input.dtype)
+    rng = np.random.default_rng(args.seed)
+    if dtype == np.int8:
+        x = rng.integers(-128, 128, size=(args.count, *shape), dtype=np.int8)
+    else:
+        x = rng.normal(0.0, 1.0, size=(args.count, *shape)).astype(dtype)
+    if args.input:
+        given = np.load(args.input, allow_pickle=False)
+        if tuple(given.shape[1:]) != shape or given.dtype != dtype:
+            raise CliError(f"input has shape {list(given.shape)} {given.dtype}; the model needs "
+                           f"(N, {', '.join(map(str, shape))}) {dtype}")
+        x = np.concatenate([given, x])
+    job = Job(blob_bytes, x, blob.output.dtype, tuple(blob.output.shape))
+    try:
+        (ours,) = run_jobs(args.target, [job])
+    except TargetError as exc:
+        raise CliError(f"target {args.target}: {exc}", EXIT_TARGET_DIED) from exc
+    if isinstance(ours, ModelRejected):
+        raise CliError(f"the device rejected the model or input: {ours}")
+    (expected,) = run_oracle([(tflite, x)])
+    if not isinstance(expected, np.ndarray):
+        raise CliError(f"TensorFlow Lite Micro could not run the model: {expected}")
+    expected = expected.reshape(ours.shape)
+    diff = np.argwhere(ours != expected)
+    if len(diff) == 0:
+        print(f"bit-exact: {len(x)} inputs on {args.target}, {ours.size} output values equal to TensorFlow Lite Micro")
+        return 0
+    first = tuple(int(i) for i in diff[0])
+    print(f"DIFFERS: {len(diff)} of {ours.size} output values differ on {args.target}; first at input "
+          f"{first[0]}, index {list(first[1:])}: ulab_ml {ours[first]} vs TensorFlow Lite Micro {expected[first]}")
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ulab-ml", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -192,6 +237,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", required=True, help=".npy of shape (N, *input_shape) in the input dtype")
     r.add_argument("--output", required=True, help=".npy to write, shape (N, *output_shape)")
     r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("verify", help="check a model on a target bit for bit against TensorFlow Lite Micro",
+                       description="Run seeded random inputs (and --input ones) on the target and on "
+                                   "TensorFlow Lite Micro; print a one-line verdict and the first differing "
+                                   "element. Exit 0 only when bit-exact (1 if not, 2 rejected, 3 target died).")
+    v.add_argument("model", help=".tflite file (the oracle runs it)")
+    v.add_argument("--target", default="unix", choices=TARGETS, help="where to run (default: unix)")
+    v.add_argument("--input", help="extra inputs: .npy of shape (N, *input_shape) in the input dtype")
+    v.add_argument("--count", type=int, default=8, help="random inputs (default: 8)")
+    v.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    v.set_defaults(func=cmd_verify)
     return p
 
 
