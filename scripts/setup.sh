@@ -84,3 +84,4 @@ fi
 
 # --- 5. Native modules ------------------------------------------------------------------------
 "$ROOT/scripts/build_natmod.sh" x64
+"$ROOT/scripts/build_qemu_boards.sh"

@@ -17,7 +17,7 @@ import numpy as np
 
 from .paths import DEVICE_PACKAGE, NATMOD_DIR, UNIX_MICROPYTHON, natmod_path
 
-TARGETS = ("unix",)
+TARGETS = ("unix", "qemu-m0", "qemu-m3", "qemu-m4")
 
 # Runs on the board. Jobs: (model path, input path, output path, count, weights mode).
 DEVICE_RUNNER = """
@@ -128,4 +128,8 @@ def run_unix(jobs: list[Job], timeout: float | None = None) -> list[np.ndarray |
 def run_jobs(target: str, jobs: list[Job]) -> list[np.ndarray | ModelRejected]:
     if target == "unix":
         return run_unix(jobs)
+    if target.startswith("qemu-") and target in TARGETS:
+        from .qemu import run_qemu  # boards/qemu-*: MicroPython on QEMU, one boot per batch
+
+        return run_qemu(target, jobs)
     raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
