@@ -8,7 +8,8 @@
  *       tuples of (dtype, shape, nbytes, zero_point, scale_bits) per model input/output.
  *   invoke(state, blob, arena, input, output)
  *       copies input into the arena, runs the model, copies the output out. No allocation.
- *   crc32(buf, crc), load_head(head, state, file_size, crc), validate_op(state, i, span),
+ *   crc32(buf, crc), load_head(head, state, file_size), check_crc(state, crc),
+ *   validate_op(state, i, span),
  *   stream_op(state, head, arena, i, span, input_or_None, output_or_None)
  *       the same for a streamed model, whose constants stay in the file and are read op by
  *       op into span by the caller (ulab_ml/__init__.py).
@@ -89,18 +90,16 @@ static mp_obj_t mod_crc32(mp_obj_t buf_in, mp_obj_t crc_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_crc32_obj, mod_crc32);
 
-/* load_head(head, state, file_size, crc) -> (arena_size, max_span, inputs, outputs, spans)
+/* load_head(head, state, file_size) -> ((arena_size, max_span, inputs, outputs), spans)
  * for a streamed model; spans: per op (offset in the file, size) of its constants. */
-static mp_obj_t mod_load_head(size_t n_args, const mp_obj_t *args) {
-    (void)n_args;
+static mp_obj_t mod_load_head(mp_obj_t head_in, mp_obj_t state_in, mp_obj_t size_in) {
     mp_buffer_info_t head;
-    mp_get_buffer_raise(args[0], &head, MP_BUFFER_READ);
-    uml_model_t *m = state_model(args[1], 1);
-    mp_int_t file_size = mp_obj_get_int(args[2]);
-    uint32_t crc = (uint32_t)mp_obj_get_int_truncated(args[3]);
+    mp_get_buffer_raise(head_in, &head, MP_BUFFER_READ);
+    uml_model_t *m = state_model(state_in, 1);
+    mp_int_t file_size = mp_obj_get_int(size_in);
     const char *err = file_size < 0 ? "bad file size"
         : uml_model_load_head(m, (const uint8_t *)head.buf, head.len,
-                              (mp_uint_t)file_size > UINT32_MAX ? UINT32_MAX : (uint32_t)file_size, crc);
+                              (mp_uint_t)file_size > UINT32_MAX ? UINT32_MAX : (uint32_t)file_size);
     if (err != NULL) {
         mp_raise_ValueError((mp_rom_error_text_t)err);
     }
@@ -116,7 +115,18 @@ static mp_obj_t mod_load_head(size_t n_args, const mp_obj_t *args) {
     mp_obj_t items[2] = {info, spans};
     return mp_obj_new_tuple(2, items);
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_load_head_obj, 4, 4, mod_load_head);
+static MP_DEFINE_CONST_FUN_OBJ_3(mod_load_head_obj, mod_load_head);
+
+/* check_crc(state, crc): the streamed model's CRC, computed by the caller over the file. */
+static mp_obj_t mod_check_crc(mp_obj_t state_in, mp_obj_t crc_in) {
+    uml_model_t *m = state_model(state_in, 1);
+    const char *err = uml_model_check_crc(m, (uint32_t)mp_obj_get_int_truncated(crc_in));
+    if (err != NULL) {
+        mp_raise_ValueError((mp_rom_error_text_t)err);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_check_crc_obj, mod_check_crc);
 
 /* validate_op(state, i, span): validate op i of a streamed model with its constants. */
 static mp_obj_t mod_validate_op(mp_obj_t state_in, mp_obj_t i_in, mp_obj_t span_in) {
@@ -237,6 +247,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_invoke, MP_OBJ_FROM_PTR(&mod_invoke_obj));
     mp_store_global(MP_QSTR_crc32, MP_OBJ_FROM_PTR(&mod_crc32_obj));
     mp_store_global(MP_QSTR_load_head, MP_OBJ_FROM_PTR(&mod_load_head_obj));
+    mp_store_global(MP_QSTR_check_crc, MP_OBJ_FROM_PTR(&mod_check_crc_obj));
     mp_store_global(MP_QSTR_validate_op, MP_OBJ_FROM_PTR(&mod_validate_op_obj));
     mp_store_global(MP_QSTR_stream_op, MP_OBJ_FROM_PTR(&mod_stream_op_obj));
     mp_store_global(MP_QSTR_STATE_SIZE, MP_OBJ_NEW_SMALL_INT(sizeof(uml_model_t)));

@@ -101,14 +101,10 @@ def test_golden_batch_in_one_boot(board: str, golden: dict) -> None:
 
     b = parse_blob(ad_blob)
     stream_need = b.const_off + b.max_const_span + b.arena_size + b.input.nbytes + b.output.nbytes
-    fragmented = []
     for (name, kind, y), got in zip(expect, results):
         if kind == "auto":
             kind = ("exact" if rep.free_after_load > stream_need + 32768
                     else "rejected" if rep.free_after_load < stream_need else "exact or rejected")
-            if kind == "exact" and isinstance(got, ModelRejected):
-                fragmented.append(f"{name}: {got}")
-                continue
         if isinstance(got, np.ndarray) and kind != "rejected":
             diff = np.flatnonzero(got.reshape(-1) != y)
             assert diff.size == 0, (f"{board} {name}: {diff.size} elements differ; first at {diff[0]}: "
@@ -118,13 +114,6 @@ def test_golden_batch_in_one_boot(board: str, golden: dict) -> None:
             assert re.search(r"needs about \d+ bytes of heap .*but \d+ bytes are free", msg), msg
         else:
             pytest.fail(f"{board} {name}: expected {kind}, got {got!r}")
-    if fragmented:
-        # Known: Model.load's streaming path leaves live objects scattered over the heap (its CRC
-        # pass allocates a slice and a big int per 512 bytes, and objects kept afterwards land
-        # above that garbage), so the stream buffer finds no contiguous block although the heap
-        # has about 1.4x the bytes needed. Everything else in this batch passed.
-        pytest.xfail(f"{board}: streamed model rejected with {rep.free_after_load} B free for "
-                     f"{stream_need} B needed (heap fragmentation): " + "; ".join(fragmented)[:600])
 
 
 @pytest.fixture(scope="module")

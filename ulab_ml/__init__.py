@@ -181,22 +181,23 @@ class Model:
             head = _alloc(const_off, "model tables")
             f.seek(0)
             f.readinto(head)
-            # CRC of [0, 12) and [16, blob_size), read in pieces.
-            crc = nat.crc32(memoryview(head)[:12], 0)
-            chunk = bytearray(512)
-            mv = memoryview(chunk)
+            info, spans = nat.load_head(head, self._state, size)
+            # One buffer for the weights, also used to read the file for its CRC, allocated
+            # before anything else so the heap does not fragment around it.
+            span_buf = _alloc(max(info[1], 256), "weights stream buffer")
+            mv = memoryview(span_buf)
+            # CRC of [0, 12) and [16, blob_size), read in pieces into the buffer.
+            crc = nat.crc32(head[:12], 0)
             pos = 16
             f.seek(16)
+            step = len(span_buf)
             while pos < blob_size:
-                n = f.readinto(mv[:min(512, blob_size - pos)])
+                n = f.readinto(mv if blob_size - pos >= step else mv[:blob_size - pos])
                 if not n:
                     raise ValueError("model is truncated (file shorter than its header says)")
-                crc = nat.crc32(mv[:n], crc)
+                crc = nat.crc32(mv[:n] if n < step else span_buf, crc)
                 pos += n
-            chunk = mv = None
-            info, spans = nat.load_head(head, self._state, size, crc)
-            span_buf = _alloc(max(info[1], 4), "weights stream buffer")
-            mv = memoryview(span_buf)
+            nat.check_crc(self._state, crc)
             plan = []
             total = 0
             for i in range(len(spans)):

@@ -65,7 +65,7 @@ def ram_per_mode(blob: Blob) -> dict[str, int]:
     return {
         "ram": blob.size + base,
         "inplace": base,
-        "stream": blob.const_off + max(blob.max_const_span, 4) + base,
+        "stream": blob.const_off + max(blob.max_const_span, 256) + base,
     }
 
 
@@ -94,7 +94,7 @@ def describe(blob_bytes: bytes) -> dict:
         "macs": sum(o["macs"] for o in ops),
         "ram_bytes": ram_per_mode(blob),
         "flash_bytes": blob.size,
-        "stream_buffer_bytes": max(blob.max_const_span, 4),
+        "stream_buffer_bytes": max(blob.max_const_span, 256),
         "stream_bytes_per_inference": sum(op.const_span[1] for op in blob.ops),
     }
 

@@ -123,7 +123,7 @@ static const char *validate_node(uint8_t opcode, const uml_node_t *n) {
 /* Header, section and table checks shared by the whole-blob and the streamed loader.
  * data: the first avail bytes of the blob (all of it, or everything before the constants). */
 static const char *check_head(uml_model_t *m, const uint8_t *data, size_t avail, uint32_t file_size,
-                              uint32_t crc) {
+                              const uint32_t *crc) {
     memset(m, 0, sizeof(*m));
     if (data == NULL || avail < sizeof(uml_header_t)) {
         return "not a ulab_ml model: too short (truncated file?)";
@@ -148,7 +148,7 @@ static const char *check_head(uml_model_t *m, const uint8_t *data, size_t avail,
     if (h->blob_size < sizeof(uml_header_t) || h->header_size != sizeof(uml_header_t)) {
         return "corrupt model: bad header size";
     }
-    if (crc != h->crc32) {
+    if (crc != NULL && *crc != h->crc32) {
         return "corrupt model: CRC mismatch (damaged or partly copied file)";
     }
     if (h->flags != 0) {
@@ -242,7 +242,10 @@ const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len)
         }
     }
     uint32_t file_size = blob_len > UINT32_MAX ? UINT32_MAX : (uint32_t)blob_len;
-    const char *err = check_head(m, blob, blob_len, file_size, crc);
+    const char *err = check_head(m, blob, blob_len, file_size, &crc);
+    if (err == NULL) {
+        m->crc_ok = 1;
+    }
     for (uint32_t i = 0; err == NULL && i < m->n_ops; i++) {
         err = uml_model_validate_op(m, i, m->const_data + m->ops[i].const_off);
     }
@@ -252,9 +255,8 @@ const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len)
     return err;
 }
 
-const char *uml_model_load_head(uml_model_t *m, const uint8_t *head, size_t head_len, uint32_t file_size,
-                                uint32_t crc) {
-    const char *err = check_head(m, head, head_len, file_size, crc);
+const char *uml_model_load_head(uml_model_t *m, const uint8_t *head, size_t head_len, uint32_t file_size) {
+    const char *err = check_head(m, head, head_len, file_size, NULL);
     if (err == NULL && m->header->const_off > head_len) {
         err = "streamed model: the head must hold everything before the constant section";
     }
@@ -264,4 +266,13 @@ const char *uml_model_load_head(uml_model_t *m, const uint8_t *head, size_t head
         m->streamed = 1;
     }
     return err;
+}
+
+const char *uml_model_check_crc(uml_model_t *m, uint32_t crc) {
+    if (m->header == NULL || crc != m->header->crc32) {
+        memset(m, 0, sizeof(*m));
+        return "corrupt model: CRC mismatch (damaged or partly copied file)";
+    }
+    m->crc_ok = 1;
+    return NULL;
 }

@@ -38,6 +38,7 @@ typedef struct {
     uint32_t max_const_span; /* largest per-op const span (streaming buffer size) */
     uint32_t n_validated;    /* ops validated so far; the model runs only when == n_ops */
     uint32_t streamed;       /* 1: constants are not in memory, each op gets its span */
+    uint32_t crc_ok;         /* 1: the blob's CRC matched */
 } uml_model_t;
 
 /* Everything a kernel sees of one operator. During validation, in[] and out data pointers
@@ -59,16 +60,16 @@ typedef struct {
 const char *uml_model_load(uml_model_t *m, const uint8_t *blob, size_t blob_len);
 
 /* Streamed models (constants stay in the file): validate the head (every byte before the
- * constant section) given the blob's CRC computed by the caller (uml_blob_crc over the whole
- * file, read in pieces with uml_crc32), then each op in order with its constant span read
- * into memory (uml_model_validate_op). The model runs only after every op validated. */
-const char *uml_model_load_head(uml_model_t *m, const uint8_t *head, size_t head_len, uint32_t file_size,
-                                uint32_t crc);
+ * constant section), then the blob's CRC computed by the caller (as uml_blob_crc over the
+ * file, read in pieces with uml_crc32) with uml_model_check_crc, then each op in order with
+ * its constant span read into memory (uml_model_validate_op). The model runs only after all. */
+const char *uml_model_load_head(uml_model_t *m, const uint8_t *head, size_t head_len, uint32_t file_size);
+const char *uml_model_check_crc(uml_model_t *m, uint32_t crc);
 const char *uml_model_validate_op(uml_model_t *m, uint32_t i, const uint8_t *span);
 
-/* 1 when the model is loaded and every op validated. */
+/* 1 when the model is loaded, its CRC checked and every op validated. */
 static inline int uml_model_ready(const uml_model_t *m) {
-    return m->header != NULL && m->n_validated == m->n_ops;
+    return m->header != NULL && m->crc_ok && m->n_validated == m->n_ops;
 }
 
 /* Run every op (whole-blob models). arena: m->arena_size bytes, 16-byte aligned, holding
