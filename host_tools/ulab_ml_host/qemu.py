@@ -116,30 +116,35 @@ def run(root, free0):
                 print("ULML-ERR", k, type(e).__name__, e)
         if m is not None:
             try:
-                if m.input_dtype == "float32":
-                    inbuf = array("f", bytes(m.input_bytes))
-                else:
-                    inbuf = bytearray(m.input_bytes)
+                nb = m.input_bytes
+                # int8 inputs are passed straight from the image in flash (no RAM copy, as a
+                # sensor's buffer would be); float32 ones through an array('f').
+                inbuf = array("f", bytes(nb)) if m.input_dtype == "float32" else None
                 with open("%s/i%d.bin" % (root, k), "rb") as fi:
+                    src = memoryview(fi)
+                    if len(src) != n * nb:
+                        raise ValueError("inputs have %d bytes; %d inferences take %d" % (len(src), n, n * nb))
                     for i in range(n):
-                        got = fi.readinto(inbuf)
-                        if got != m.input_bytes:
-                            raise ValueError("input %d has %d bytes; the model takes %d" % (i, got, m.input_bytes))
-                        y = m.infer(inbuf)
+                        if inbuf is None:
+                            y = m.infer(src[i * nb:(i + 1) * nb])
+                        else:
+                            fi.seek(i * nb)
+                            fi.readinto(inbuf)
+                            y = m.infer(inbuf)
                         out.write("ULML-OUT %d %d " % (k, i))
                         out.write(hexlify(y))
                         out.write("\\n")
                 # drop every reference made while this model was loaded (see above)
-                inbuf = fi = y = None
+                inbuf = fi = src = y = None
                 print("ULML-OK", k)
             except MemoryError as e:
-                inbuf = fi = y = None
+                inbuf = fi = src = y = None
                 m.close()
                 m = mfile = None
                 cur = -1
                 print("ULML-MEM", k, _free(), e)
             except Exception as e:
-                inbuf = fi = y = None
+                inbuf = fi = src = y = None
                 print("ULML-ERR", k, type(e).__name__, e)
         if m is not None and (j + 1 == count or _key(jobs, j + 1) != cur):
             m.close()
@@ -331,7 +336,9 @@ def _fit_message(board: QemuBoard, job: Job, state_size: int, free: int, ready_f
         need_txt = "more"
     else:
         parts = [("arena", blocks(b.arena_size)), ("model state", blocks(state_size)),
-                 ("input buffer", blocks(b.input.nbytes)), ("output buffer", blocks(b.output.nbytes))]
+                 ("output buffer", blocks(b.output.nbytes))]
+        if b.input.dtype == "float32":  # int8 inputs are read in place from flash
+            parts.append(("input buffer", blocks(b.input.nbytes)))
         if mode == "ram":
             parts.insert(0, ("blob copied to RAM", blocks(len(job.blob))))
         elif mode == "stream":

@@ -1,8 +1,9 @@
 """Randomized per-op conformance: every generated case must equal TFLite Micro bit for bit.
 
 Each tests/conformance/cases_<op>.py module defines cases(rng) -> list[Case]. All cases are
-converted, run in ONE MicroPython unix-port process through the ulab_ml API, and run on the
-TFLM oracle in child processes; each case is one test item.
+converted, run through the ulab_ml API in ONE MicroPython process per target -- the unix port
+(x64 native module), qemu-m0 (Cortex-M0, armv6m) and qemu-m4 (Cortex-M4F, armv7emsp) -- and on
+the TFLM oracle in child processes (once); each case on each target is one test item.
 """
 
 from __future__ import annotations
@@ -41,10 +42,18 @@ def _collect() -> list[Case]:
 CASES = _collect()
 
 
+TARGETS = ["unix", "qemu-m0", "qemu-m4"]
+
+
 @pytest.fixture(scope="module")
-def results(request: pytest.FixtureRequest) -> dict[str, tuple[object, object]]:
-    """name -> (ours, oracle) for every case, computed in two batches."""
-    target = getattr(request.config, "ulab_ml_target", "unix")
+def oracle() -> dict[str, object]:
+    return dict(zip([c.name for c in CASES], run_oracle([(c.model, c.inputs) for c in CASES])))
+
+
+@pytest.fixture(scope="module", params=TARGETS)
+def results(request: pytest.FixtureRequest, oracle: dict[str, object]) -> dict[str, tuple[object, object]]:
+    """name -> (ours, oracle) for every case on one target."""
+    target = request.param
     jobs: list[Job] = []
     converted: dict[str, object] = {}
     for c in CASES:
@@ -61,7 +70,6 @@ def results(request: pytest.FixtureRequest) -> dict[str, tuple[object, object]]:
         out = conv.model.tensors[conv.model.outputs[0]]
         jobs.append(Job(conv.blob, by_name[name].inputs, out.dtype, out.shape))
     ours = dict(zip(job_names, run_jobs(target, jobs)))
-    oracle = dict(zip([c.name for c in CASES], run_oracle([(c.model, c.inputs) for c in CASES])))
     return {c.name: (converted[c.name] if c.name not in ours else ours[c.name], oracle[c.name])
             for c in CASES}
 
