@@ -13,6 +13,8 @@
  *   stream_op(state, head, arena, i, span, input_or_None, output_or_None)
  *       the same for a streamed model, whose constants stay in the file and are read op by
  *       op into span by the caller (ulab_ml/__init__.py).
+ *   run_op(state, blob, arena, i, input_or_None, output_or_None)
+ *       one op of a whole-blob model (per-layer measurement: ulab-ml bench).
  */
 #include "py/dynruntime.h"
 #include "engine/uml.h"
@@ -218,6 +220,28 @@ static mp_obj_t mod_invoke(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_invoke_obj, 5, 5, mod_invoke);
 
+/* run_op(state, blob, arena, i, input_or_None, output_or_None): run op i of a whole-blob model
+ * alone (for per-layer measurement), copying input in before op 0 and output out after the
+ * last op when given. */
+static mp_obj_t mod_run_op(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    mp_buffer_info_t arena;
+    const uml_model_t *m = ready_model(args[0], args[1], args[2], &arena, 0);
+    mp_int_t i = mp_obj_get_int(args[3]);
+    if (i < 0 || (mp_uint_t)i >= m->n_ops) {
+        mp_raise_ValueError(MP_ERROR_TEXT("op index out of range"));
+    }
+    if (i == 0 && args[4] != mp_const_none) {
+        copy_in(m, &arena, args[4]);
+    }
+    uml_model_invoke_op(m, arena.buf, (uint32_t)i, NULL);
+    if ((mp_uint_t)i == m->n_ops - 1u && args[5] != mp_const_none) {
+        copy_out(m, &arena, args[5]);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_run_op_obj, 6, 6, mod_run_op);
+
 /* stream_op(state, head, arena, i, span, io): run op i of a streamed model with its constants
  * in span. io: the input buffer for op 0 (copied in first) and the output buffer for the last
  * op (copied out after); None otherwise. */
@@ -250,6 +274,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_check_crc, MP_OBJ_FROM_PTR(&mod_check_crc_obj));
     mp_store_global(MP_QSTR_validate_op, MP_OBJ_FROM_PTR(&mod_validate_op_obj));
     mp_store_global(MP_QSTR_stream_op, MP_OBJ_FROM_PTR(&mod_stream_op_obj));
+    mp_store_global(MP_QSTR_run_op, MP_OBJ_FROM_PTR(&mod_run_op_obj));
     mp_store_global(MP_QSTR_STATE_SIZE, MP_OBJ_NEW_SMALL_INT(sizeof(uml_model_t)));
     mp_store_global(MP_QSTR_FORMAT_VERSION, MP_OBJ_NEW_SMALL_INT(UML_VERSION_MAJOR));
     MP_DYNRUNTIME_INIT_EXIT
