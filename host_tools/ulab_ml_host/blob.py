@@ -94,3 +94,18 @@ def parse_blob(data: bytes) -> Blob:
     except (struct.error, KeyError) as exc:
         raise BlobError(f"corrupt model: {exc}") from exc
     return Blob((vmaj, vmin), size, arena, c_off, c_size, tensors, ops, list(io[:n_in]), list(io[n_in:]))
+
+
+# Engine state on a 32-bit board (sizeof(uml_model_t) with 4-byte pointers), in bytes.
+STATE_BYTES_32BIT = 88
+
+
+def ram_per_mode(blob: Blob) -> dict[str, int]:
+    """Bytes of heap a loaded model takes on a 32-bit board, per weights mode (buffers only;
+    the Model object and its attributes add a few hundred bytes of Python objects)."""
+    base = blob.arena_size + blob.output.nbytes + STATE_BYTES_32BIT
+    return {
+        "ram": blob.size + base,
+        "inplace": base,
+        "stream": blob.const_off + max(blob.max_const_span, 256) + base,
+    }

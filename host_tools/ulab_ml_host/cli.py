@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __doc__ as _pkg_doc  # noqa: F401
-from .blob import Blob, BlobError, parse_blob
+from .blob import Blob, BlobError, parse_blob, ram_per_mode
 from .convert import convert
 from .lowering import UnsupportedModel
 from .targets import TARGETS, Job, ModelRejected, TargetError, run_jobs
@@ -52,21 +52,6 @@ def op_macs(blob: Blob, i: int) -> int:
             per_out = int(np.prod(f[1:-1], dtype=np.int64))
         return out * per_out
     return 0
-
-
-# Engine state on a 32-bit board (sizeof(uml_model_t) with 4-byte pointers), in bytes.
-STATE_BYTES_32BIT = 84
-
-
-def ram_per_mode(blob: Blob) -> dict[str, int]:
-    """Bytes of heap a loaded model takes on a 32-bit board, per weights mode (buffers only;
-    the Model object and its attributes add a few hundred bytes of Python objects)."""
-    base = blob.arena_size + blob.output.nbytes + STATE_BYTES_32BIT
-    return {
-        "ram": blob.size + base,
-        "inplace": base,
-        "stream": blob.const_off + max(blob.max_const_span, 256) + base,
-    }
 
 
 def describe(blob_bytes: bytes) -> dict:
@@ -210,6 +195,31 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .fit import fit_report, load_board
+
+    try:
+        board = load_board(args.board)
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from exc
+    blob = parse_blob(load_blob(Path(args.model)))
+    rep = fit_report(blob, board, args.instructions)
+    if args.json:
+        print(json.dumps(rep, indent=2))
+        return 0
+    print(f"{Path(args.model).name} on {board.name} ({board.description}): "
+          f"{rep['heap_available_bytes']} bytes of heap for models after importing ulab_ml, "
+          f"{board.flash_bytes if board.flash_bytes is not None else 'unlimited'} bytes of flash")
+    for mode, m in rep["modes"].items():
+        verdict = {"yes": "yes", "no": "NO", "tight": "tight (may fail on a fragmented heap)"}[rep["fits"][mode]]
+        note = f"  ({m['note']})" if "note" in m else ""
+        print(f"  weights {mode:<8} RAM {m['ram_bytes']:>8} bytes, flash {m['flash_bytes']:>8} bytes: "
+              f"fits {verdict}{note}")
+    if "estimated_ms_per_inference" in rep:
+        print(f"  estimated {rep['estimated_ms_per_inference']} ms per inference ({rep['estimate_basis']})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ulab-ml", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -248,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--count", type=int, default=8, help="random inputs (default: 8)")
     v.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     v.set_defaults(func=cmd_verify)
+
+    from .fit import boards_help
+    f = sub.add_parser("fit", help="will a model fit a board? RAM and flash per weights mode",
+                       description="Flash and RAM a model needs in each weights mode (ram, inplace, stream) "
+                                   "against a board's budget, with yes / no / tight per mode; with --instructions "
+                                   "(from ulab-ml bench), an estimated latency at the board's clock.")
+    f.add_argument("model", help=".tflite or .uml file")
+    f.add_argument("--board", required=True, help=f"board name ({boards_help()})")
+    f.add_argument("--instructions", type=int, help="instructions per inference measured by ulab-ml bench")
+    f.add_argument("--json", action="store_true", help="print one JSON object")
+    f.set_defaults(func=cmd_fit)
     return p
 
 

@@ -1,0 +1,84 @@
+"""Will a model fit a board? Flash and RAM per weights mode against the board's budget."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .blob import Blob, ram_per_mode
+from .paths import DEVICE_PACKAGE, ROOT, natmod_path
+
+BOARDS_DIR = ROOT / "boards"
+# Heap `import ulab_ml` takes on a board: the native module's .mpy is loaded into the heap
+# (its code and data), plus about 4 KB for the package's own bytecode and objects. Measured
+# on qemu-m0: 196,864 bytes free at boot, 156,700 after the import, with a 36,099-byte .mpy.
+PACKAGE_HEAP = 4096
+IMPORT_COST_FALLBACK = 40_000
+# A model needing more than this share of the available heap may still fail to load when the
+# heap is fragmented (its arena and buffers need contiguous blocks): reported as "tight".
+TIGHT = 0.75
+PACKAGE_FILE = DEVICE_PACKAGE / "__init__.py"
+
+
+@dataclass
+class Board:
+    name: str
+    description: str
+    arch: str
+    clock_hz: int | None
+    free_heap_bytes: int
+    flash_bytes: int | None   # None: not a limit (emulated boards whose images sit in PSRAM)
+    natmod: str
+
+
+def boards() -> list[str]:
+    return sorted(p.parent.name for p in BOARDS_DIR.glob("*/board.json"))
+
+
+def load_board(name: str) -> Board:
+    path = BOARDS_DIR / name / "board.json"
+    if not path.exists():
+        raise KeyError(f"unknown board {name!r} (known: {', '.join(boards())})")
+    d = json.loads(path.read_text())
+    flash = d.get("flash_bytes")
+    return Board(d["name"], d.get("description", ""), d["arch"], d.get("clock_hz"), int(d["free_heap_bytes"]),
+                 None if flash is None else int(flash), d["natmod"])
+
+
+def import_cost(board: Board) -> int:
+    """Heap taken by `import ulab_ml` and its native module (code is loaded into the heap)."""
+    mpy = natmod_path(board.arch)
+    if not mpy.exists():
+        return IMPORT_COST_FALLBACK
+    return mpy.stat().st_size + PACKAGE_HEAP
+
+
+def fit_report(blob: Blob, board: Board, instructions: int | None = None) -> dict:
+    ram = ram_per_mode(blob)
+    avail = board.free_heap_bytes - import_cost(board)
+    mpy = natmod_path(board.arch)
+    code_flash = (mpy.stat().st_size if mpy.exists() else 0) + PACKAGE_FILE.stat().st_size
+    modes = {}
+    for mode, need in ram.items():
+        verdict = "yes" if need <= TIGHT * avail else ("tight" if need <= avail else "no")
+        modes[mode] = {"ram_bytes": need, "ram": verdict, "flash_bytes": blob.size + code_flash}
+    modes["inplace"]["note"] = "weights must be frozen into the firmware or in ROMFS"
+    out = {
+        "board": board.name,
+        "description": board.description,
+        "heap_available_bytes": avail,
+        "flash_bytes": board.flash_bytes,
+        "modes": modes,
+        "fits": {m: v["ram"] if board.flash_bytes is None or v["flash_bytes"] <= board.flash_bytes else "no"
+                 for m, v in modes.items()},
+    }
+    if instructions is not None and board.clock_hz:
+        out["estimated_ms_per_inference"] = round(instructions / board.clock_hz * 1000, 2)
+        out["estimate_basis"] = (f"{instructions} instructions per inference measured under QEMU, at "
+                                 f"{board.clock_hz / 1e6:g} MHz assuming one instruction per cycle (an estimate)")
+    return out
+
+
+def boards_help() -> str:
+    return ", ".join(boards())
+
