@@ -220,6 +220,49 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_models, format_result
+
+    blob_bytes = load_blob(Path(args.model))
+    try:
+        parse_blob(blob_bytes)
+    except BlobError as exc:
+        raise CliError(f"{args.model}: {exc}") from exc
+    try:
+        (result,) = bench_models(args.target, [(args.model, blob_bytes)], seed=args.seed)
+    except TargetError as exc:
+        raise CliError(f"target {args.target}: {exc}", EXIT_TARGET_DIED) from exc
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(format_result(result))
+    if result.error:
+        if not args.json:
+            print(f"ulab-ml: error: {result.error}", file=sys.stderr)
+        return EXIT_REJECTED
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    from .quantize import QuantizeError, quantize_to_file
+
+    def load(path: str, what: str) -> np.ndarray:
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read {what} {path}: {exc}") from exc
+
+    calib = load(args.calib, "calibration set")
+    val = (load(args.val[0], "validation inputs"), load(args.val[1], "validation targets")) if args.val else None
+    src = Path(args.model)
+    out = Path(args.output) if args.output else src.with_suffix(".tflite")
+    try:
+        quantize_to_file(src, calib, out, val=val, float_io=args.float_io, progress=not args.quiet)
+    except QuantizeError as exc:
+        raise CliError(str(exc)) from exc
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ulab-ml", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -230,6 +273,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model", help="input .tflite file")
     c.add_argument("-o", "--output", help="output .uml file (default: MODEL with .uml suffix)")
     c.set_defaults(func=cmd_convert)
+
+    q = sub.add_parser("quantize", help="quantize a float Keras model to an int8 .tflite (needs TensorFlow)",
+                       description="TensorFlow post-training full-integer quantization with a calibration set: "
+                                   "int8 weights and activations, int8 input and output (float32 with --float-io). "
+                                   "With --val, prints float vs int8 (TensorFlow Lite Micro) accuracy for "
+                                   "integer labels, MSE / MAE for float targets. Needs the quantize extra "
+                                   "(TensorFlow); exit 2 when it is missing or the model or data is unusable.")
+    q.add_argument("model", help="float model: .keras (or .h5) file or SavedModel directory")
+    q.add_argument("--calib", required=True, metavar="X.npy",
+                   help="calibration inputs, float (N, *input_shape); a few hundred typical inputs")
+    q.add_argument("-o", "--output", help="output .tflite (default: MODEL with .tflite suffix)")
+    q.add_argument("--val", nargs=2, metavar=("X.npy", "Y.npy"),
+                   help="validation inputs (N, *input_shape) and targets: integer class labels (N,) for "
+                        "accuracy, float targets for MSE / MAE")
+    q.add_argument("--float-io", action="store_true",
+                   help="keep float32 model input and output (QUANTIZE / DEQUANTIZE at the edges)")
+    q.add_argument("--quiet", action="store_true", help="no progress bars")
+    q.set_defaults(func=cmd_quantize)
 
     i = sub.add_parser("inspect", help="show a model's ops, shapes, memory and size",
                        description="Show ops (with input/output shapes and MACs), arena bytes, weight "
@@ -258,6 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--count", type=int, default=8, help="random inputs (default: 8)")
     v.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     v.set_defaults(func=cmd_verify)
+
+    bn = sub.add_parser("bench", help="count instructions per inference and per layer on an emulated board",
+                        description="Run the model on a QEMU board under -icount and print instructions (not "
+                                    "cycles) per inference (one infer() call), per layer (op, shapes, MACs, "
+                                    "instructions, instructions/MAC) and for Model.load. Exact to the "
+                                    "instruction and deterministic. Exit 2 if the model is rejected, 3 if the "
+                                    "target died.")
+    bn.add_argument("model", help=".tflite or .uml file")
+    bn.add_argument("--target", default="qemu-m4", choices=("qemu-m0", "qemu-m3", "qemu-m4"),
+                    help="QEMU board (default: qemu-m4)")
+    bn.add_argument("--json", action="store_true", help="print one JSON object")
+    bn.add_argument("--seed", type=int, default=0, help="seed of the random input (default: 0)")
+    bn.set_defaults(func=cmd_bench)
 
     from .fit import boards_help
     f = sub.add_parser("fit", help="will a model fit a board? RAM and flash per weights mode",

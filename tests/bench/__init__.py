@@ -1,0 +1,1 @@
+"""Single-layer benchmark models (the shapes of the CMSIS-NN anchor figures)."""
