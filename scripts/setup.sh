@@ -71,6 +71,18 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$REQ_STAMP" 2>/dev/null)" != "$req_h
     echo "$req_hash" > "$REQ_STAMP"
 fi
 
+# --- 3b. TensorFlow for `ulab-ml quantize` (the host package's "quantize" extra, pinned) -----
+QREQ_STAMP="$VENV/.requirements-quantize.sha256"
+qreq_hash=$(cat "$ROOT/requirements-quantize.txt" "$ROOT/requirements.txt" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$QREQ_STAMP" 2>/dev/null)" != "$qreq_hash" ]; then
+    log "installing TensorFlow into .venv (requirements-quantize.txt; a few minutes the first time)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements-quantize.txt" \
+        -c "$ROOT/requirements.txt" 2>&1 | { grep -v "^WARNING: Location" || true; } >&2
+    "$VENV/bin/python" -c "import tensorflow, keras" 2>/dev/null \
+        || { log "TensorFlow did not install (ulab-ml quantize needs it)"; exit 1; }
+    echo "$qreq_hash" > "$QREQ_STAMP"
+fi
+
 # --- 4. MicroPython unix port -----------------------------------------------------------
 UNIX_BIN="$CACHE/bin/micropython"
 if [ ! -x "$UNIX_BIN" ]; then
