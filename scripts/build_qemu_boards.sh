@@ -16,6 +16,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.cache"
 MPY_DIR="$CACHE/micropython-1.25.0"
 PORT_COPY="$MPY_DIR/ports/qemu_ulab_ml"
+# C sources every QEMU board builds (the filesystem: qemu_flash.c), copied next to each board's files.
+COMMON="$ROOT/boards/qemu-common"
 [ $# -gt 0 ] || set -- qemu-m0 qemu-m3 qemu-m4
 
 log() { printf '[qemu-boards] %s\n' "$*" >&2; }
@@ -42,6 +44,7 @@ for board in "$@"; do
     out="$CACHE/qemu/$board/firmware.elf"
     stamp="$out.srchash"
     board_hash=$( (cd "$src" && find . -type f ! -name '*.md' ! -name board.json | sort | xargs cat;
+                   cat "$COMMON"/*.c "$COMMON"/*.ld;
                    cat "$ROOT/scripts/build_qemu_boards.sh") | sha256sum | cut -c1-16)
     if [ -f "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$board_hash" ]; then
         continue
@@ -57,6 +60,7 @@ for board in "$@"; do
     rm -rf "$PORT_COPY/boards/$name"
     mkdir -p "$PORT_COPY/boards/$name"
     find "$src" -maxdepth 1 -type f ! -name '*.md' ! -name board.json -exec cp {} "$PORT_COPY/boards/$name/" \;
+    cp "$COMMON"/*.c "$COMMON"/*.ld "$PORT_COPY/boards/$name/"   # the filesystem (qemu_flash.c, qemu_mps2.ld), shared
     build="$CACHE/qemu/$board/build"
     rm -rf "$build"
     mkdir -p "$build"

@@ -25,3 +25,13 @@ SRC_BOARD_O = shared/runtime/gchelper_native.o shared/runtime/gchelper_thumb1.o
 MICROPY_HEAP_SIZE = 201856
 
 MPY_CROSS_FLAGS += -march=armv6m
+
+# Filesystem: littlefs v2 mounted at / at every (soft) reset (boards/qemu-common/qemu_flash.c,
+# copied in by scripts/build_qemu_boards.sh; linked in by wrapping mp_init). Its storage:
+# the top 2 MB of the 16 MB flash (0xE00000, NOR written through the nRF51 NVMC; the
+# ROMFS image area of board.json ends below it). Keep in step with board.json (fs_addr, fs_size).
+# The mounted filesystem holds 608 bytes of heap (the batch runner, qemu.py, unmounts it).
+MICROPY_VFS_LFS2 = 1
+SRC_C += $(BOARD_DIR)/qemu_flash.c
+CFLAGS += -DULML_FS_BASE=0xE00000 -DULML_FS_SIZE=0x200000 -DULML_FS_NRF51_NVMC=1
+LDFLAGS += -Wl,--wrap=mp_init

@@ -263,6 +263,25 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .deploy import DeployError, deploy
+
+    path = Path(args.model)
+    blob_bytes = load_blob(path)
+    try:
+        parse_blob(blob_bytes)
+    except BlobError as exc:
+        raise CliError(f"{args.model}: {exc}") from exc
+    name = args.name or path.with_suffix(".uml").name
+    if not name.endswith(".uml") or "/" in name:
+        raise CliError(f"--name must be a file name ending in .uml (got {name!r})")
+    try:
+        deploy(blob_bytes, name, args.port, dest=args.dest.strip("/"))
+    except DeployError as exc:
+        raise CliError(str(exc), exc.code) from exc
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ulab-ml", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -343,6 +362,21 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--instructions", type=int, help="instructions per inference measured by ulab-ml bench")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.set_defaults(func=cmd_fit)
+
+    d = sub.add_parser("deploy", help="copy the ulab_ml package, native module and model to a board (mpremote)",
+                       description="Copy what a MicroPython board needs to run MODEL with mpremote: "
+                                   "ulab_ml/__init__.py, the native module for the arch the board reports "
+                                   "(sys.implementation._mpy) and the model as NAME.uml (a .tflite is converted "
+                                   "first), into the board's current directory. Files whose size and SHA-256 "
+                                   "already match on the board are skipped. Exit 2 when no board answers on "
+                                   "PORT or no native module fits its arch.")
+    d.add_argument("model", help=".tflite or .uml file")
+    d.add_argument("--port", required=True, help="the board's serial port (e.g. /dev/ttyACM0, COM3, or the "
+                                                 "pty `python -m ulab_ml_host.board start` prints)")
+    d.add_argument("--name", help="file name on the board (default: MODEL's name with .uml)")
+    d.add_argument("--dest", default="", help="directory on the board, relative to its current one "
+                                              "(default: the current directory; it must be on sys.path)")
+    d.set_defaults(func=cmd_deploy)
     return p
 
 
