@@ -13,10 +13,14 @@
  *   stream_op(state, head, arena, i, span, input_or_None, output_or_None)
  *       the same for a streamed model, whose constants stay in the file and are read op by
  *       op into span by the caller (ulab_ml/__init__.py).
+ *   run(ctx, input, output)
+ *       one inference, ctx = (state, blob, arena) or (state, head, arena, span, file) for a
+ *       streamed model (weights read op by op from the file in C): what Model.infer calls.
  *   run_op(state, blob, arena, i, input_or_None, output_or_None)
  *       one op of a whole-blob model (per-layer measurement: ulab-ml bench).
  */
 #include "py/dynruntime.h"
+#include "py/stream.h"
 #include "engine/uml.h"
 
 /* The compiler may emit calls to these; a native module gets them from the firmware. */
@@ -220,6 +224,65 @@ static mp_obj_t mod_invoke(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_invoke_obj, 5, 5, mod_invoke);
 
+/* Read exactly n bytes at offset off of a stream into buf (no allocation). */
+static void stream_read_at(const mp_stream_p_t *sp, mp_obj_t file, uint32_t off, uint8_t *buf, uint32_t n) {
+    int err = 0;
+    struct mp_stream_seek_t seek = {.offset = (mp_off_t)off, .whence = MP_SEEK_SET};
+    if (sp->ioctl(file, MP_STREAM_SEEK, (uintptr_t)&seek, &err) == MP_STREAM_ERROR) {
+        mp_raise_OSError(err);
+    }
+    while (n > 0) {
+        mp_uint_t got = sp->read(file, buf, n, &err);
+        if (got == MP_STREAM_ERROR) {
+            mp_raise_OSError(err);
+        }
+        if (got == 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("model file is shorter than it was at load (changed or truncated)"));
+        }
+        buf += got;
+        n -= (uint32_t)got;
+    }
+}
+
+/* run(ctx, input, output): one inference; ctx is (state, blob, arena) for a model whose
+ * weights are in memory, or (state, head, arena, span, file) for a streamed one, whose
+ * weights are read op by op from the file into span. One call, a small Python frame and no
+ * allocation: what Model.infer uses. */
+static mp_obj_t mod_run(mp_obj_t ctx_in, mp_obj_t in_obj, mp_obj_t out_obj) {
+    size_t n;
+    mp_obj_t *ctx;
+    mp_obj_get_array(ctx_in, &n, &ctx);
+    if (n != 3 && n != 5) {
+        mp_raise_ValueError(MP_ERROR_TEXT("bad model context"));
+    }
+    mp_buffer_info_t arena, out;
+    const uml_model_t *m = ready_model(ctx[0], ctx[1], ctx[2], &arena, n == 5);
+    /* Check both buffers before running, so a bad out= leaves nothing half done. */
+    mp_get_buffer_raise(out_obj, &out, MP_BUFFER_WRITE);
+    check_io_buffer(&out, m->output[0], 1);
+    copy_in(m, &arena, in_obj);
+    if (n == 3) {
+        uml_model_invoke(m, arena.buf);
+    } else {
+        mp_buffer_info_t span;
+        mp_get_buffer_raise(ctx[3], &span, MP_BUFFER_WRITE);
+        if (span.len < m->max_const_span || ((uintptr_t)span.buf & 3u) != 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("bad streaming buffer"));
+        }
+        const mp_stream_p_t *sp = mp_get_stream_raise(ctx[4], MP_STREAM_OP_READ | MP_STREAM_OP_IOCTL);
+        for (uint32_t i = 0; i < m->n_ops; i++) {
+            const uml_op_t *op = &m->ops[i];
+            if (op->const_size > 0) {
+                stream_read_at(sp, ctx[4], m->header->const_off + op->const_off, span.buf, op->const_size);
+            }
+            uml_model_invoke_op(m, arena.buf, i, span.buf);
+        }
+    }
+    copy_out(m, &arena, out_obj);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(mod_run_obj, mod_run);
+
 /* run_op(state, blob, arena, i, input_or_None, output_or_None): run op i of a whole-blob model
  * alone (for per-layer measurement), copying input in before op 0 and output out after the
  * last op when given. */
@@ -275,6 +338,7 @@ mp_obj_t mpy_init(mp_obj_fun_bc_t *self, size_t n_args, size_t n_kw, mp_obj_t *a
     mp_store_global(MP_QSTR_validate_op, MP_OBJ_FROM_PTR(&mod_validate_op_obj));
     mp_store_global(MP_QSTR_stream_op, MP_OBJ_FROM_PTR(&mod_stream_op_obj));
     mp_store_global(MP_QSTR_run_op, MP_OBJ_FROM_PTR(&mod_run_op_obj));
+    mp_store_global(MP_QSTR_run, MP_OBJ_FROM_PTR(&mod_run_obj));
     mp_store_global(MP_QSTR_STATE_SIZE, MP_OBJ_NEW_SMALL_INT(sizeof(uml_model_t)));
     mp_store_global(MP_QSTR_FORMAT_VERSION, MP_OBJ_NEW_SMALL_INT(UML_VERSION_MAJOR));
     MP_DYNRUNTIME_INIT_EXIT

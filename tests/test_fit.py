@@ -1,5 +1,7 @@
 """`ulab-ml fit` predicts what the emulated boards then do: a model it says fits a board's heap
-in a weights mode loads and runs there, and one it says does not fit is rejected."""
+in a weights mode loads and runs there, and one it says does not fit is rejected. Each model
+and mode gets a fresh boot, as a user's board running one model would (a failed load can
+leave its big blocks pinned by stale pointers on the C stack until the next reset)."""
 
 from __future__ import annotations
 
@@ -34,7 +36,9 @@ def test_fit_predicts_the_board(board: str) -> None:
         for mode in ("stream", "inplace"):
             jobs.append(Job(blob, x, pb.output.dtype, tuple(pb.output.shape), mode))
             predictions.append((name, mode, rep["fits"][mode], rep["modes"][mode]["ram_bytes"]))
-    results = run_jobs(board, jobs)
+    results = []
+    for job in jobs:
+        results += run_jobs(board, [job])
     checked = 0
     for (name, mode, verdict, need), got in zip(predictions, results):
         if verdict == "tight":

@@ -122,8 +122,8 @@ def test_wrong_architecture_native_module_is_named(tmp_path: Path) -> None:
                            "from ulab_ml import Model\ntry:\n    Model.load(b'')\nexcept ImportError as e:\n"
                            "    print(e)"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "ulab_ml_x64.mpy not found or not loadable" in proc.stdout
-    assert "needs arch x64" in proc.stdout
+    assert "native module ulab_ml_x64.mpy is not loadable" in proc.stdout
+    assert "arch x64, which this firmware needs" in proc.stdout
 
 
 def test_run_exit_statuses(tmp_path: Path) -> None:

@@ -31,6 +31,9 @@ _COMPATIBLE = {
 _DTYPE_FLOAT32 = 5
 _HEADER_SIZE = 64
 _RAM_MARGIN = 2048  # bytes left free when choosing "ram" automatically
+# ... and the blob and arena may take at most this share of the free heap: they need
+# contiguous blocks, which a fragmented heap may not have even when the total is enough.
+_RAM_SHARE = 0.75
 
 
 def native_arch():
@@ -40,29 +43,59 @@ def native_arch():
     return _ARCHS[arch] if 0 < arch < len(_ARCHS) else None
 
 
+class NativeModuleError(ImportError):
+    """A ulab_ml native module is on the board but cannot be loaded here (wrong architecture
+    or .mpy version): the pure-Python fallback is not used then, so the mistake shows."""
+
+
 def _load_native():
     arch = native_arch()
     if arch is None:
         raise ImportError("ulab_ml: this MicroPython cannot load native modules")
-    errors = []
+    missing = []
     for a in (arch,) + _COMPATIBLE.get(arch, ()):
         try:
             return __import__("ulab_ml_" + a)
         except ImportError as e:
-            errors.append(str(e))
-        except ValueError as e:  # incompatible .mpy (wrong arch or version)
-            errors.append(str(e))
-    raise ImportError("ulab_ml: native module ulab_ml_%s.mpy not found or not loadable "
-                      "(copy it to the board; this firmware needs arch %s): %s"
-                      % (arch, arch, "; ".join(errors)))
+            missing.append(str(e))
+        except ValueError as e:  # the file is there but incompatible (wrong arch or version)
+            raise NativeModuleError(
+                "ulab_ml: native module ulab_ml_%s.mpy is not loadable (copy the one built for "
+                "arch %s, which this firmware needs): %s" % (a, arch, e))
+    raise ImportError("ulab_ml: native module ulab_ml_%s.mpy not found (copy it to the board; "
+                      "this firmware needs arch %s): %s" % (arch, arch, "; ".join(missing)))
 
+
+# Backend: None picks the native module when it can be imported, else (no native module on
+# the board, or a port that cannot load one) the pure-Python one, saying so once
+# (ulab_ml/_pure.py, docs/PURE_PYTHON.md); a native module of the wrong architecture raises
+# NativeModuleError instead. "native" or "python" forces one (also per model:
+# Model.load(src, backend=...)).
+BACKEND = None
 
 _native = None
 
 
-def _backend():
+def _backend(name=None):
     global _native
+    name = name or BACKEND
+    if name == "python":
+        from . import _pure
+        return _pure
+    if name not in (None, "native"):
+        raise ValueError("backend must be 'native' or 'python' (got %r)" % (name,))
     if _native is None:
+        try:
+            _native = _load_native()
+        except NativeModuleError:
+            raise
+        except ImportError as e:
+            if name == "native":
+                raise
+            from . import _pure
+            _native = _pure
+            print("%s; using the pure-Python backend (much slower)" % e)
+    if name == "native" and getattr(_native, "BACKEND", None) == "python":
         _native = _load_native()
     return _native
 
@@ -92,11 +125,12 @@ def _alloc(n, what):
 class Model:
     """A loaded ulab_ml model. Create with Model.load(path_or_buffer, mode=None)."""
 
-    def __init__(self, source, mode=None):
-        nat = _backend()
+    def __init__(self, source, mode=None, backend=None):
+        nat = _backend(backend)
         self._nat = nat
         self._file = None
-        self._state = bytearray(nat.STATE_SIZE)
+        new_state = getattr(nat, "new_state", None)
+        self._state = new_state() if new_state else bytearray(nat.STATE_SIZE)
         self.stream_buffer_bytes = 0
         self.stream_bytes_per_infer = 0
         if isinstance(source, str):
@@ -129,6 +163,10 @@ class Model:
         arena_size, span, ins, outs = info
         self.arena_size = arena_size
         self._arena = _alloc(arena_size if arena_size > 0 else 16, "arena")
+        if self._file is None:
+            self._ctx = (self._state, self._blob, self._arena)
+        else:
+            self._ctx = (self._state, self._blob, self._arena, self._span, self._file)
         (self._in_dtype, self.input_shape, self.input_bytes, self.input_zero_point,
          scale_bits) = ins[0]
         self.input_scale = _f32(scale_bits)
@@ -137,13 +175,15 @@ class Model:
         self.output_scale = _f32(scale_bits)
         typecode = "f" if self._out_dtype == _DTYPE_FLOAT32 else "b"
         self._out = array(typecode, bytes(self.output_bytes))
-        self.backend = "native-" + native_arch()
+        self.backend = getattr(nat, "BACKEND", None) or "native-" + native_arch()
 
     @classmethod
-    def load(cls, source, mode=None):
+    def load(cls, source, mode=None, backend=None):
         """Load a model from a file path or from a bytes-like object holding a .uml blob.
-        mode: None (automatic), "ram", "stream" (paths) or "inplace" (buffers)."""
-        return cls(source, mode)
+        mode: None (automatic), "ram", "stream" (paths) or "inplace" (buffers).
+        backend: None (ulab_ml.BACKEND: native module if importable, else pure Python),
+        "native" or "python"."""
+        return cls(source, mode, backend)
 
     def _choose_mode(self, path, size):
         with open(path, "rb") as f:
@@ -152,7 +192,7 @@ class Model:
             return "ram"  # let the loader say what is wrong
         arena = struct.unpack_from("<I", hdr, 24)[0]
         free = _mem_free()
-        if free is None or size + arena + _RAM_MARGIN <= free:
+        if free is None or size + arena + _RAM_MARGIN <= _RAM_SHARE * free:
             return "ram"
         return "stream"
 
@@ -178,14 +218,25 @@ class Model:
                 raise ValueError("model is truncated (file shorter than its header says)")
             if not _HEADER_SIZE <= const_off <= blob_size:
                 raise ValueError("corrupt model: section outside the file")
+            # The weights buffer is the largest block: allocate it first, while the heap is
+            # least fragmented. Its size (the largest op constant span) is read from the op
+            # table with small reads; the loader checks the table itself afterwards.
+            n_ops = struct.unpack_from("<H", hdr, 30)[0]
+            ops_off = struct.unpack_from("<I", hdr, 40)[0]
+            rec = bytearray(4)
+            span_max = 256
+            for i in range(n_ops):
+                f.seek(ops_off + 32 * i + 20)
+                if f.readinto(rec) == 4:
+                    span_max = max(span_max, min(struct.unpack_from("<I", rec, 0)[0], blob_size))
+            span_buf = _alloc(span_max, "weights stream buffer")
+            mv = memoryview(span_buf)
             head = _alloc(const_off, "model tables")
             f.seek(0)
             f.readinto(head)
             info, spans = nat.load_head(head, self._state, size)
-            # One buffer for the weights, also used to read the file for its CRC, allocated
-            # before anything else so the heap does not fragment around it.
-            span_buf = _alloc(max(info[1], 256), "weights stream buffer")
-            mv = memoryview(span_buf)
+            if info[1] > len(span_buf):
+                raise ValueError("corrupt model: bad op table")
             # CRC of [0, 12) and [16, blob_size), read in pieces into the buffer.
             crc = nat.crc32(head[:12], 0)
             pos = 16
@@ -198,24 +249,20 @@ class Model:
                 crc = nat.crc32(mv[:n] if n < step else span_buf, crc)
                 pos += n
             nat.check_crc(self._state, crc)
-            plan = []
             total = 0
             for i in range(len(spans)):
                 off, n = spans[i]
-                view = mv[:n]
                 if n:
                     f.seek(off)
-                    if f.readinto(view) != n:
+                    if f.readinto(mv[:n]) != n:
                         raise ValueError("model is truncated (file shorter than its header says)")
                 nat.validate_op(self._state, i, span_buf)
-                plan.append((off, view))
                 total += n
         except BaseException:
             f.close()
             raise
         self._blob = head
         self._file = f
-        self._plan = plan
         self._span = span_buf
         self.stream_buffer_bytes = len(span_buf)
         self.stream_bytes_per_infer = total
@@ -232,36 +279,24 @@ class Model:
     def infer(self, buf, out=None):
         """Run the model on buf (int8: bytes/bytearray/memoryview/array('b'); float32
         models: array('f')). Returns out, or the model's own output buffer (reused by the
-        next call). Allocates nothing."""
-        if self._state is None:
+        next call). Allocates nothing: one call into the backend with a frame small enough
+        for MicroPython to keep on the C stack (streamed weights are read in C too)."""
+        if self._ctx is None:
             raise ValueError("model is closed")
         if out is None:
             out = self._out
-        if self._file is None:
-            self._nat.invoke(self._state, self._blob, self._arena, buf, out)
-            return out
-        nat = self._nat
-        f = self._file
-        plan = self._plan
-        last = len(plan) - 1
-        for i in range(len(plan)):
-            off, view = plan[i]
-            if len(view):
-                f.seek(off)
-                f.readinto(view)
-            nat.stream_op(self._state, self._blob, self._arena, i, self._span,
-                          buf if i == 0 else None, out if i == last else None)
+        self._nat.run(self._ctx, buf, out)
         return out
 
     def close(self):
         """Free the model's memory (and close its file); infer() raises afterwards."""
+        self._ctx = None
         if self._file is not None:
             self._file.close()
             self._file = None
         self._state = None
         self._arena = None
         self._blob = None
-        self._plan = None
         self._span = None
 
     def quantize(self, values, out=None):
