@@ -32,3 +32,7 @@ for arch in "$@"; do
     mv "$work/build" "$CACHE/natmod/build-$arch" 2>/dev/null || true   # objects, for inspection
     rm -rf "$work"
 done
+# Build summary: the size of each native module (what a board's filesystem and heap hold).
+for arch in "$@"; do
+    printf '[natmod] ulab_ml_%s.mpy: %d bytes\n' "$arch" "$(stat -c %s "$CACHE/natmod/ulab_ml_$arch.mpy")" >&2
+done
