@@ -15,6 +15,7 @@
  * fall outside the input (padding) contribute nothing.
  */
 #include "conv.h"
+#include "fast.h"
 
 const char *uml_validate_depthwise_conv_2d(const uml_node_t *n) {
     UML_REQUIRE(n->n_inputs == 5 && n->n_params == UML_CONV_COUNT, "corrupt model: DEPTHWISE_CONV_2D arguments");
@@ -31,7 +32,537 @@ const char *uml_validate_depthwise_conv_2d(const uml_node_t *n) {
                                   "corrupt model: DEPTHWISE_CONV_2D parameters");
 }
 
+#ifdef UML_FAST
+/* The geometry and output stage of one DEPTHWISE_CONV_2D, unpacked once for the fast paths.
+ * Output channel oc reads input channel oc / dm; most models have dm = 1. */
+typedef struct {
+    const int8_t *input, *filter;
+    int8_t *output;
+    uml_out_stage_t stage;
+    int32_t batches, in_h, in_w, ch, k_h, k_w, out_h, out_w;
+    int32_t in_off, stride_h, stride_w, dil_h, dil_w, pad_h, pad_w;
+    int32_t och, dm; /* output channels, depth multiplier (och = ch * dm) */
+} dw_t;
+#endif
+
+#ifdef UML_FAST_DSP
+/* Four channels at a time: one word of four input channels and the matching filter word per
+ * tap, split into the int16 lane pairs (c0, c2) and (c1, c3), multiplied lane by lane
+ * (SMLABB/SMLATT) into four accumulators. */
+
+/* acc[0..3] += (x[c] + offset) * w[c], c < 4, for one tap; xo2: the input offset, packed. */
+UML_INLINE_LOOP void dw_tap4(const int8_t *x, const int8_t *w, uint32_t xo2, int32_t acc[4]) {
+    uint32_t X, W, Xl, Wl;
+    __asm__("ldr %[X], [%[x]]\n\t"
+            "ldr %[W], [%[w]]\n\t"
+            "sxtab16 %[Xl], %[o], %[X]\n\t"
+            "sxtb16 %[Wl], %[W]\n\t"
+            "smlabb %[a0], %[Xl], %[Wl], %[a0]\n\t"
+            "smlatt %[a2], %[Xl], %[Wl], %[a2]\n\t"
+            "sxtab16 %[X], %[o], %[X], ror #8\n\t"
+            "sxtb16 %[W], %[W], ror #8\n\t"
+            "smlabb %[a1], %[X], %[W], %[a1]\n\t"
+            "smlatt %[a3], %[X], %[W], %[a3]\n\t"
+            : [a0] "+r"(acc[0]), [a1] "+r"(acc[1]), [a2] "+r"(acc[2]), [a3] "+r"(acc[3]), [X] "=&r"(X),
+              [W] "=&r"(W), [Xl] "=&r"(Xl), [Wl] "=&r"(Wl)
+            : [x] "r"(x), [w] "r"(w), [o] "r"(xo2)
+            : "memory");
+}
+
+/* One tap of four channels at [x + xo], [w + wo], as dw_tap4. */
+#define DW_TAP4(xo, wo)                                         \
+    "ldr %[X], [%[x]" xo "]\n\t"                                \
+    "ldr %[W], [%[w]" wo "]\n\t"                                \
+    "sxtab16 %[Xl], %[o], %[X]\n\t"                             \
+    "sxtb16 %[Wl], %[W]\n\t"                                    \
+    "smlabb %[a0], %[Xl], %[Wl], %[a0]\n\t"                     \
+    "smlatt %[a2], %[Xl], %[Wl], %[a2]\n\t"                     \
+    "sxtab16 %[X], %[o], %[X], ror #8\n\t"                      \
+    "sxtb16 %[W], %[W], ror #8\n\t"                             \
+    "smlabb %[a1], %[X], %[W], %[a1]\n\t"                       \
+    "smlatt %[a3], %[X], %[W], %[a3]\n\t"
+/* A 3-wide row: taps C bytes apart in input and filter (dilation 1); leaves x, w advanced by C
+ * (12 registers in all: no register for 2 C). */
+#define DW_ROW3                             \
+    DW_TAP4("", "") DW_TAP4(", %[C]", ", %[C]") \
+    "add %[x], %[C]\n\t"                    \
+    "add %[w], %[C]\n\t" DW_TAP4(", %[C]", ", %[C]")
+#define DW_OPERANDS(Xc)                                                                                     \
+    : [a0] "+r"(acc[0]), [a1] "+r"(acc[1]), [a2] "+r"(acc[2]), [a3] "+r"(acc[3]), [X] Xc(X), [W] "=&r"(W), \
+      [Xl] "=&r"(Xl), [Wl] "=&r"(Wl), [x] "+r"(x), [w] "+r"(w)                                           \
+    : [o] "r"(xo2), [C] "r"(C)                                                                          \
+    : "cc", "memory"
+
+UML_INLINE_LOOP void dw_row3x4(const int8_t *x, const int8_t *w, int32_t C, uint32_t xo2, int32_t acc[4]) {
+    uint32_t X, W, Xl, Wl;
+    __asm__(DW_ROW3 DW_OPERANDS("=&r"));
+}
+
+/* The whole 3x3 window: input rows xrow bytes apart (kept on the stack), filter rows 3 C. */
+UML_INLINE_LOOP void dw_win3x3x4(const int8_t *x, const int8_t *w, int32_t C, int32_t xrow, uint32_t xo2,
+                                 int32_t acc[4]) {
+    uint32_t X = (uint32_t)(xrow - C), W, Xl, Wl;
+    __asm__("push {%[X]}\n\t" DW_ROW3
+            "ldr %[X], [sp]\n\t"
+            "add %[x], %[X]\n\t"
+            "add %[w], %[w], %[C], lsl #1\n\t" DW_ROW3
+            "ldr %[X], [sp]\n\t"
+            "add %[x], %[X]\n\t"
+            "add %[w], %[w], %[C], lsl #1\n\t" DW_ROW3
+            "add sp, #4\n\t" DW_OPERANDS("+&r"));
+}
+
+/* A 2-wide row (the window's edge columns). */
+UML_INLINE_LOOP void dw_row2x4(const int8_t *x, const int8_t *w, int32_t C, uint32_t xo2, int32_t acc[4]) {
+    uint32_t X, W, Xl, Wl;
+    __asm__(DW_TAP4("", "") DW_TAP4(", %[C]", ", %[C]") DW_OPERANDS("=&r"));
+}
+
+/* Output row oy: for each block of channels (one requantization table), every output pixel of
+ * the row, four channels at a time. The row's outputs are written after reading input rows from
+ * oy * stride_h - pad_h on only, as the reference does. */
+UML_INLINE_LOOP void dw_row_dsp(const dw_t *g, const int8_t *in_b, int32_t oy, int8_t *out, int down) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t C = g->ch, out_off = s->out_off, lo = s->act_min, hi = s->act_max;
+    const uint32_t xo2 = uml_pack_off(g->in_off);
+    const uml_pack_t P = {out_off, uml_bytes4(lo), uml_bytes4(hi)};
+    const int32_t y0 = oy * g->stride_h - g->pad_h;
+    int32_t fy_lo, fy_hi;
+    uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
+    const int32_t xrow = g->dil_h * g->in_w * C, wrow = g->k_w * C;
+    uml_rq_t t[UML_RQ_BLOCK];
+    for (int32_t c0 = 0; c0 < C; c0 += UML_RQ_BLOCK) {
+        const int32_t nb = C - c0 < UML_RQ_BLOCK ? C - c0 : UML_RQ_BLOCK;
+        uml_rq_fill(s, c0, nb, down, t);
+        for (int32_t ox = 0; ox < g->out_w; ox++) {
+            const int32_t x0 = ox * g->stride_w - g->pad_w;
+            int32_t fx_lo, fx_hi;
+            uml_conv_inside_taps(x0, g->dil_w, g->k_w, g->in_w, &fx_lo, &fx_hi);
+            const int32_t nfx = fx_hi - fx_lo;
+            /* first inside tap of each channel block; unused when the window is all padding */
+            const int8_t *xb = in_b + ((y0 + g->dil_h * fy_lo) * g->in_w + x0 + g->dil_w * fx_lo) * C + c0;
+            const int8_t *wb = g->filter + (fy_lo * g->k_w + fx_lo) * C + c0;
+            int8_t *o = out + ox * C + c0;
+            const int row3 = nfx == 3 && g->dil_w == 1, row2 = nfx == 2 && g->dil_w == 1;
+            const int win = row3 && fy_hi - fy_lo == 3 && g->k_w == 3;
+            int32_t i = 0;
+            for (; i + 4 <= nb; i += 4) {
+                int32_t acc[4] = {0, 0, 0, 0};
+                const int8_t *xr = xb + i, *wr = wb + i;
+                if (win) {
+                    dw_win3x3x4(xr, wr, C, xrow, xo2, acc);
+                } else {
+                    for (int32_t fy = fy_lo; fy < fy_hi; fy++, xr += xrow, wr += wrow) {
+                        if (row3) {
+                            dw_row3x4(xr, wr, C, xo2, acc);
+                        } else if (row2) {
+                            dw_row2x4(xr, wr, C, xo2, acc);
+                        } else {
+                            const int8_t *xp = xr, *wp = wr;
+                            for (int32_t k = 0; k < nfx; k++, xp += g->dil_w * C, wp += C) {
+                                dw_tap4(xp, wp, xo2, acc);
+                            }
+                        }
+                    }
+                }
+                uml_st32(o + i, UML_RQ_OUT4(0, 1, 2, 3, t + i, acc[0], acc[1], acc[2], acc[3], &P, down));
+            }
+            for (; i < nb; i++) {
+                int32_t acc = 0;
+                const int8_t *xr = xb + i, *wr = wb + i;
+                for (int32_t fy = fy_lo; fy < fy_hi; fy++, xr += xrow, wr += wrow) {
+                    for (int32_t k = 0; k < nfx; k++) {
+                        acc += (xr[k * g->dil_w * C] + g->in_off) * wr[k * C];
+                    }
+                }
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], acc, down), out_off, lo, hi);
+            }
+        }
+    }
+}
+
+#endif
+
+#ifdef UML_FAST_SCALAR
+/* Depth multiplier 1 without SIMD: per output pixel and channel, the taps inside the input,
+ * row by row. On armv6m the 3x3 window (and 3- or 2-tap rows of partial windows) are written
+ * in assembly: LDRSB with register offsets (0, C, 2 C) for input and filter alike, since
+ * consecutive taps of a row are C bytes apart in both (dilation 1). */
+#ifdef __ARM_ARCH_6M__
+/* The whole 3x3 window: rows xrow (input) and 3 C (filter) bytes apart. */
+static inline int32_t dw_win3x3_s(const int8_t *x, const int8_t *w, int32_t C, int32_t xrow, int32_t xo) {
+    const int32_t C2 = 2 * C, wrow = 3 * C, z = 0;
+    int32_t acc, t0, t1;
+    __asm__(".syntax unified\n\t"
+            "ldrsb %[t0], [%[x], %[z]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[acc], [%[w], %[z]]\n\t"
+            "muls %[acc], %[t0]\n\t"
+            "ldrsb %[t0], [%[x], %[C]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C2]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C2]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "add %[x], %[xr]\n\t"
+            "add %[w], %[wr]\n\t"
+            "ldrsb %[t0], [%[x], %[z]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[z]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C2]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C2]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "add %[x], %[xr]\n\t"
+            "add %[w], %[wr]\n\t"
+            "ldrsb %[t0], [%[x], %[z]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[z]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C2]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C2]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            : [acc] "=&l"(acc), [t0] "=&l"(t0), [t1] "=&l"(t1), [x] "+l"(x), [w] "+l"(w)
+            : [C] "l"(C), [C2] "l"(C2), [z] "l"(z), [o] "h"(xo), [xr] "h"(xrow), [wr] "h"(wrow)
+            : "cc", "memory");
+    return acc;
+}
+
+/* acc + one window row of 3 (or 2) taps C bytes apart in input and filter. */
+static inline int32_t dw_row3_s(const int8_t *x, const int8_t *w, int32_t C, int32_t xo, int32_t acc) {
+    const int32_t C2 = 2 * C, z = 0;
+    int32_t t0, t1;
+    __asm__(".syntax unified\n\t"
+            "ldrsb %[t0], [%[x], %[z]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[z]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C2]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C2]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            : [acc] "+l"(acc), [t0] "=&l"(t0), [t1] "=&l"(t1)
+            : [x] "l"(x), [w] "l"(w), [C] "l"(C), [C2] "l"(C2), [z] "l"(z), [o] "h"(xo)
+            : "cc", "memory");
+    return acc;
+}
+static inline int32_t dw_row2_s(const int8_t *x, const int8_t *w, int32_t C, int32_t xo, int32_t acc) {
+    const int32_t z = 0;
+    int32_t t0, t1;
+    __asm__(".syntax unified\n\t"
+            "ldrsb %[t0], [%[x], %[z]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[z]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            "ldrsb %[t0], [%[x], %[C]]\n\t"
+            "add %[t0], %[o]\n\t"
+            "ldrsb %[t1], [%[w], %[C]]\n\t"
+            "muls %[t1], %[t0]\n\t"
+            "adds %[acc], %[t1]\n\t"
+            : [acc] "+l"(acc), [t0] "=&l"(t0), [t1] "=&l"(t1)
+            : [x] "l"(x), [w] "l"(w), [C] "l"(C), [z] "l"(z), [o] "h"(xo)
+            : "cc", "memory");
+    return acc;
+}
+#endif
+
+/* acc + the taps of one window row: n taps, input taps xs bytes apart, filter taps C apart. */
+static inline int32_t dw_row_taps_s(const int8_t *x, const int8_t *w, int32_t n, int32_t xs, int32_t C, int32_t xo,
+                                    int32_t acc) {
+    for (int32_t k = 0; k < n; k++, x += xs, w += C) {
+        acc += (x[0] + xo) * w[0];
+    }
+    return acc;
+}
+
+static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const int8_t *in_b, int32_t oy,
+                                               int8_t *out) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t C = g->ch, xo = g->in_off, out_off = s->out_off, lo = s->act_min, hi = s->act_max;
+    const int32_t y0 = oy * g->stride_h - g->pad_h;
+    int32_t fy_lo, fy_hi;
+    uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
+    const int32_t nfy = fy_hi - fy_lo, xrow = g->dil_h * g->in_w * C, wrow = g->k_w * C, xs = g->dil_w * C;
+    uml_rq_t t[UML_RQ_BLOCK];
+    for (int32_t c0 = 0; c0 < C; c0 += UML_RQ_BLOCK) {
+        const int32_t nb = C - c0 < UML_RQ_BLOCK ? C - c0 : UML_RQ_BLOCK;
+        uml_rq_fill(s, c0, nb, down, t);
+        for (int32_t ox = 0; ox < g->out_w; ox++) {
+            const int32_t x0 = ox * g->stride_w - g->pad_w;
+            int32_t fx_lo, fx_hi;
+            uml_conv_inside_taps(x0, g->dil_w, g->k_w, g->in_w, &fx_lo, &fx_hi);
+            const int32_t nfx = fx_hi - fx_lo;
+            /* first inside tap of the block's first channel; unused when the window is padding */
+            const int8_t *xb = in_b + ((y0 + g->dil_h * fy_lo) * g->in_w + x0 + g->dil_w * fx_lo) * C + c0;
+            const int8_t *wb = g->filter + (fy_lo * g->k_w + fx_lo) * C + c0;
+            int8_t *o = out + ox * C + c0;
+#ifdef __ARM_ARCH_6M__
+            if (g->dil_w == 1 && (nfx == 3 || nfx == 2)) {
+                const int full = nfy == 3 && nfx == 3 && g->k_w == 3;
+                for (int32_t i = 0; i < nb; i++) {
+                    int32_t acc = 0;
+                    if (full) {
+                        acc = dw_win3x3_s(xb + i, wb + i, C, xrow, xo);
+                    } else {
+                        const int8_t *xr = xb + i, *wr = wb + i;
+                        for (int32_t fy = 0; fy < nfy; fy++, xr += xrow, wr += wrow) {
+                            acc = nfx == 3 ? dw_row3_s(xr, wr, C, xo, acc) : dw_row2_s(xr, wr, C, xo, acc);
+                        }
+                    }
+                    o[i] = uml_rq_out(uml_rq_scale(&t[i], acc, down), out_off, lo, hi);
+                }
+                continue;
+            }
+#endif
+            for (int32_t i = 0; i < nb; i++) {
+                int32_t acc = 0;
+                const int8_t *xr = xb + i, *wr = wb + i;
+                for (int32_t fy = 0; fy < nfy; fy++, xr += xrow, wr += wrow) {
+                    acc = dw_row_taps_s(xr, wr, nfx, xs, C, xo, acc);
+                }
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], acc, down), out_off, lo, hi);
+            }
+        }
+    }
+}
+#endif
+
+#ifdef UML_FAST
+/* Any depth multiplier: per output pixel and channel block (one requantization table), each
+ * output channel's taps inside the input, row by row; output channel oc reads input channel
+ * oc / dm. On DSP cores, with dm a multiple of 4, four output channels at a time share one input
+ * value, duplicated into both 16-bit lanes, against a filter word (SMLABB/SMLATT). */
+#ifdef UML_FAST_DSP
+/* acc[0..3] += (x[0] + offset) * w[c], c < 4. */
+UML_INLINE_LOOP void dw_tap1x4(const int8_t *x, const int8_t *w, int32_t xo, int32_t acc[4]) {
+    uint32_t X, W, Wl;
+    __asm__("ldrsb %[X], [%[x]]\n\t"
+            "add %[X], %[o]\n\t"
+            "pkhbt %[X], %[X], %[X], lsl #16\n\t"
+            "ldr %[W], [%[w]]\n\t"
+            "sxtb16 %[Wl], %[W]\n\t"
+            "smlabb %[a0], %[X], %[Wl], %[a0]\n\t"
+            "smlatt %[a2], %[X], %[Wl], %[a2]\n\t"
+            "sxtb16 %[W], %[W], ror #8\n\t"
+            "smlabb %[a1], %[X], %[W], %[a1]\n\t"
+            "smlatt %[a3], %[X], %[W], %[a3]\n\t"
+            : [a0] "+r"(acc[0]), [a1] "+r"(acc[1]), [a2] "+r"(acc[2]), [a3] "+r"(acc[3]), [X] "=&r"(X),
+              [W] "=&r"(W), [Wl] "=&r"(Wl)
+            : [x] "r"(x), [w] "r"(w), [o] "r"(xo)
+            : "memory");
+}
+#endif
+
+#ifndef UML_FAST_DSP
+/* acc.aj += (x + offset) * w[j], j < 4, over n taps: input taps xs bytes apart, filter taps OC. */
+UML_INLINE_LOOP uml_acc4_t dw_taps1x4_s(const int8_t *x, const int8_t *w, int32_t n, int32_t xs, int32_t OC,
+                                        int32_t xo, uml_acc4_t a) {
+#ifdef __ARM_ARCH_6M__
+    /* the four sums and the offset in high registers; byte loads with immediate offsets */
+    if (n > 0) {
+        int32_t v, t;
+        __asm__(".syntax unified\n"
+                "1:\n\t"
+                "ldrb %[v], [%[x]]\n\t"
+                "sxtb %[v], %[v]\n\t"
+                "add %[v], %[o]\n\t"
+                "ldrb %[t], [%[w]]\n\t"
+                "sxtb %[t], %[t]\n\t"
+                "muls %[t], %[v]\n\t"
+                "add %[a0], %[t]\n\t"
+                "ldrb %[t], [%[w], #1]\n\t"
+                "sxtb %[t], %[t]\n\t"
+                "muls %[t], %[v]\n\t"
+                "add %[a1], %[t]\n\t"
+                "ldrb %[t], [%[w], #2]\n\t"
+                "sxtb %[t], %[t]\n\t"
+                "muls %[t], %[v]\n\t"
+                "add %[a2], %[t]\n\t"
+                "ldrb %[t], [%[w], #3]\n\t"
+                "sxtb %[t], %[t]\n\t"
+                "muls %[t], %[v]\n\t"
+                "add %[a3], %[t]\n\t"
+                "adds %[x], %[xs]\n\t"
+                "adds %[w], %[oc]\n\t"
+                "subs %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [a0] "+h"(a.a0), [a1] "+h"(a.a1), [a2] "+h"(a.a2), [a3] "+h"(a.a3), [x] "+l"(x), [w] "+l"(w),
+                  [n] "+l"(n), [v] "=&l"(v), [t] "=&l"(t)
+                : [xs] "l"(xs), [oc] "l"(OC), [o] "h"(xo)
+                : "cc", "memory");
+    }
+#else
+    for (int32_t k = 0; k < n; k++, x += xs, w += OC) {
+        const int32_t v = x[0] + xo;
+        a.a0 += v * w[0];
+        a.a1 += v * w[1];
+        a.a2 += v * w[2];
+        a.a3 += v * w[3];
+    }
+#endif
+    return a;
+}
+#endif
+
+static __attribute__((noinline)) void dw_row_dm(const dw_t *g, int down, const int8_t *in_b, int32_t oy,
+                                                int8_t *out) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t C = g->ch, OC = g->och, dm = g->dm, xo = g->in_off;
+    const int32_t out_off = s->out_off, lo = s->act_min, hi = s->act_max;
+    const int32_t y0 = oy * g->stride_h - g->pad_h;
+    int32_t fy_lo, fy_hi;
+    uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
+    const int32_t xrow = g->dil_h * g->in_w * C, wrow = g->k_w * OC, xs = g->dil_w * C;
+#ifdef UML_FAST_DSP
+    const uml_pack_t P = {out_off, uml_bytes4(lo), uml_bytes4(hi)};
+#endif
+    uml_rq_t t[UML_RQ_BLOCK];
+    for (int32_t c0 = 0; c0 < OC; c0 += UML_RQ_BLOCK) {
+        const int32_t nb = OC - c0 < UML_RQ_BLOCK ? OC - c0 : UML_RQ_BLOCK;
+        uml_rq_fill(s, c0, nb, down, t);
+        const int32_t ic0 = c0 / dm, m0 = c0 - ic0 * dm; /* channel c0 reads input channel ic0 */
+        for (int32_t ox = 0; ox < g->out_w; ox++) {
+            const int32_t x0 = ox * g->stride_w - g->pad_w;
+            int32_t fx_lo, fx_hi;
+            uml_conv_inside_taps(x0, g->dil_w, g->k_w, g->in_w, &fx_lo, &fx_hi);
+            const int32_t nfx = fx_hi - fx_lo;
+            /* first inside tap (input channel 0, filter channel c0); unused for an all-padding window */
+            const int8_t *xb = in_b + ((y0 + g->dil_h * fy_lo) * g->in_w + x0 + g->dil_w * fx_lo) * C;
+            const int8_t *wb = g->filter + (fy_lo * g->k_w + fx_lo) * OC + c0;
+            int8_t *o = out + ox * OC + c0;
+            int32_t i = 0, ic = ic0, m = m0; /* channel c0 + i reads input channel ic, m = (c0 + i) % dm */
+            if ((dm & 3) == 0) {
+                /* four output channels of one input channel (c0 and dm multiples of 4) */
+                for (; i + 4 <= nb; i += 4) {
+                    const int8_t *xr = xb + ic, *wr = wb + i;
+                    m += 4;
+                    if (m == dm) {
+                        m = 0;
+                        ic++;
+                    }
+#ifdef UML_FAST_DSP
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    for (int32_t fy = fy_lo; fy < fy_hi; fy++, xr += xrow, wr += wrow) {
+                        const int8_t *xp = xr, *wp = wr;
+                        for (int32_t k = 0; k < nfx; k++, xp += xs, wp += OC) {
+                            dw_tap1x4(xp, wp, xo, acc);
+                        }
+                    }
+                    uml_st32(o + i, UML_RQ_OUT4(0, 1, 2, 3, t + i, acc[0], acc[1], acc[2], acc[3], &P, down));
+#else
+                    uml_acc4_t a = {0, 0, 0, 0};
+                    for (int32_t fy = fy_lo; fy < fy_hi; fy++, xr += xrow, wr += wrow) {
+                        a = dw_taps1x4_s(xr, wr, nfx, xs, OC, xo, a);
+                    }
+                    o[i] = uml_rq_out(uml_rq_scale(&t[i], a.a0, down), out_off, lo, hi);
+                    o[i + 1] = uml_rq_out(uml_rq_scale(&t[i + 1], a.a1, down), out_off, lo, hi);
+                    o[i + 2] = uml_rq_out(uml_rq_scale(&t[i + 2], a.a2, down), out_off, lo, hi);
+                    o[i + 3] = uml_rq_out(uml_rq_scale(&t[i + 3], a.a3, down), out_off, lo, hi);
+#endif
+                }
+            }
+            for (; i < nb; i++) {
+                int32_t acc = 0;
+                const int8_t *xr = xb + ic, *wr = wb + i;
+                for (int32_t fy = fy_lo; fy < fy_hi; fy++, xr += xrow, wr += wrow) {
+                    const int8_t *xp = xr, *wp = wr;
+                    for (int32_t k = 0; k < nfx; k++, xp += xs, wp += OC) {
+                        acc += (xp[0] + xo) * wp[0];
+                    }
+                }
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], acc, down), out_off, lo, hi);
+                if (++m == dm) {
+                    m = 0;
+                    ic++;
+                }
+            }
+        }
+    }
+}
+#endif
+
+#ifdef UML_FAST
+static void dw_fast(const uml_node_t *n) {
+    dw_t g;
+    const uml_tensor_t *in_t = n->in_t[0], *f_t = n->in_t[1], *out_t = n->out_t;
+    const int32_t *p = n->params;
+    g.input = (const int8_t *)n->in[0];
+    g.filter = (const int8_t *)n->in[1];
+    g.output = (int8_t *)n->out;
+    g.stage = uml_conv_out_stage(n);
+    g.batches = in_t->dims[0];
+    g.in_h = in_t->dims[1];
+    g.in_w = in_t->dims[2];
+    g.ch = in_t->dims[3];
+    g.k_h = f_t->dims[1];
+    g.k_w = f_t->dims[2];
+    g.out_h = out_t->dims[1];
+    g.out_w = out_t->dims[2];
+    g.in_off = p[UML_CONV_INPUT_OFFSET];
+    g.stride_h = p[UML_CONV_STRIDE_H];
+    g.stride_w = p[UML_CONV_STRIDE_W];
+    g.dil_h = p[UML_CONV_DILATION_H];
+    g.dil_w = p[UML_CONV_DILATION_W];
+    g.pad_h = p[UML_CONV_PAD_H];
+    g.pad_w = p[UML_CONV_PAD_W];
+    g.och = f_t->dims[3];
+    g.dm = g.och / g.ch;
+    const int down = uml_rq_down_ok(&g.stage, g.och, g.k_h * g.k_w);
+    int8_t *out = g.output;
+    for (int32_t b = 0; b < g.batches; b++) {
+        const int8_t *in_b = g.input + b * g.in_h * g.in_w * g.ch;
+        for (int32_t oy = 0; oy < g.out_h; oy++, out += g.out_w * g.och) {
+            if (g.dm != 1) {
+                dw_row_dm(&g, down, in_b, oy, out);
+                continue;
+            }
+#ifdef UML_FAST_DSP
+            if (down) {
+                dw_row_dsp(&g, in_b, oy, out, 1);
+            } else {
+                dw_row_dsp(&g, in_b, oy, out, 0);
+            }
+#else
+            dw_row_s(&g, down, in_b, oy, out);
+#endif
+        }
+    }
+}
+#endif
+
 void uml_eval_depthwise_conv_2d(const uml_node_t *n) {
+#ifdef UML_FAST
+    dw_fast(n);
+    return;
+#endif
     const int8_t *input = (const int8_t *)n->in[0];
     const int8_t *filter = (const int8_t *)n->in[1];
     const uml_out_stage_t stage = uml_conv_out_stage(n);

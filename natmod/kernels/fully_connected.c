@@ -11,6 +11,7 @@
  * output: int8 [batches, out_depth] (any shape with batches * out_depth elements)
  */
 #include "common.h"
+#include "fast.h"
 
 enum { P_INPUT_OFFSET, P_FILTER_OFFSET, P_OUTPUT_OFFSET, P_ACT_MIN, P_ACT_MAX, P_COUNT };
 
@@ -38,7 +39,89 @@ const char *uml_validate_fully_connected(const uml_node_t *n) {
     return NULL;
 }
 
+#ifdef UML_FAST
+/* Output channels in blocks (one requantization table each); within a block, on DSP cores
+ * pairs of batches by pairs of output channels (each loaded input word serves two filter rows
+ * and each filter word two batches), else one batch by four output channels. Filter offset 0
+ * only (int8 weights are symmetric); the output never shares memory with the input. */
+UML_INLINE_LOOP void fc_fast(const uml_node_t *n, int down) {
+    const int8_t *input = (const int8_t *)n->in[0];
+    const int8_t *filter = (const int8_t *)n->in[1];
+    const uml_out_stage_t s = uml_out_stage(n, n->params[P_OUTPUT_OFFSET], n->params[P_ACT_MIN], n->params[P_ACT_MAX]);
+    int8_t *output = (int8_t *)n->out;
+    const int32_t out_depth = n->in_t[1]->dims[0], depth = n->in_t[1]->dims[1];
+    const int32_t batches = uml_tensor_elems(n->in_t[0]) / depth;
+    const int32_t xo = n->params[P_INPUT_OFFSET], out_off = s.out_off, lo = s.act_min, hi = s.act_max;
+    uml_rq_t t[UML_RQ_BLOCK];
+    for (int32_t oc0 = 0; oc0 < out_depth; oc0 += UML_RQ_BLOCK) {
+        const int32_t nb = out_depth - oc0 < UML_RQ_BLOCK ? out_depth - oc0 : UML_RQ_BLOCK;
+        uml_rq_fill(&s, oc0, nb, down, t);
+        int32_t b = 0;
+#ifdef UML_FAST_DSP
+        for (; b + 2 <= batches; b += 2) {
+            const int8_t *x = input + b * depth, *w = filter + oc0 * depth;
+            int8_t *o = output + b * out_depth + oc0;
+            int32_t i = 0;
+            for (; i + 2 <= nb; i += 2, w += 2 * depth) {
+                int32_t acc[4] = {0, 0, 0, 0};
+                uml_dot_2x2s(x, w, depth, depth, xo, acc);
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], acc[0], down), out_off, lo, hi);
+                o[i + 1] = uml_rq_out(uml_rq_scale(&t[i + 1], acc[1], down), out_off, lo, hi);
+                o[out_depth + i] = uml_rq_out(uml_rq_scale(&t[i], acc[2], down), out_off, lo, hi);
+                o[out_depth + i + 1] = uml_rq_out(uml_rq_scale(&t[i + 1], acc[3], down), out_off, lo, hi);
+            }
+            if (i < nb) {
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], uml_dot_1x1(x, w, depth, xo, 0), down), out_off, lo, hi);
+                o[out_depth + i] =
+                    uml_rq_out(uml_rq_scale(&t[i], uml_dot_1x1(x + depth, w, depth, xo, 0), down), out_off, lo, hi);
+            }
+        }
+#endif
+        for (; b < batches; b++) {
+            const int8_t *x = input + b * depth, *w = filter + oc0 * depth;
+            int8_t *o = output + b * out_depth + oc0;
+            int32_t i = 0;
+#ifdef UML_FAST_DSP
+            for (; i + 2 <= nb; i += 2, w += 2 * depth) {
+                int32_t acc[2] = {0, 0};
+                uml_dot_1x2s(x, w, depth, depth, xo, acc);
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], acc[0], down), out_off, lo, hi);
+                o[i + 1] = uml_rq_out(uml_rq_scale(&t[i + 1], acc[1], down), out_off, lo, hi);
+            }
+            for (; i < nb; i++, w += depth) {
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], uml_dot_1x1(x, w, depth, xo, 0), down), out_off, lo, hi);
+            }
+#else
+            for (; i + 4 <= nb; i += 4, w += 4 * depth) {
+                const uml_acc4_t zero = {0, 0, 0, 0};
+                const uml_acc4_t acc = uml_sdot_1x4(x, w, depth, depth, xo, zero);
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], acc.a0, down), out_off, lo, hi);
+                o[i + 1] = uml_rq_out(uml_rq_scale(&t[i + 1], acc.a1, down), out_off, lo, hi);
+                o[i + 2] = uml_rq_out(uml_rq_scale(&t[i + 2], acc.a2, down), out_off, lo, hi);
+                o[i + 3] = uml_rq_out(uml_rq_scale(&t[i + 3], acc.a3, down), out_off, lo, hi);
+            }
+            for (; i < nb; i++, w += depth) {
+                o[i] = uml_rq_out(uml_rq_scale(&t[i], uml_sdot_1x1(x, w, depth, xo, 0), down), out_off, lo, hi);
+            }
+#endif
+        }
+    }
+}
+#endif
+
 void uml_eval_fully_connected(const uml_node_t *n) {
+#ifdef UML_FAST
+    if (n->params[P_FILTER_OFFSET] == 0) {
+        const uml_out_stage_t s =
+            uml_out_stage(n, n->params[P_OUTPUT_OFFSET], n->params[P_ACT_MIN], n->params[P_ACT_MAX]);
+        if (uml_rq_down_ok(&s, n->in_t[1]->dims[0], n->in_t[1]->dims[1])) {
+            fc_fast(n, 1);
+        } else {
+            fc_fast(n, 0);
+        }
+        return;
+    }
+#endif
     const int8_t *input = (const int8_t *)n->in[0];
     const int8_t *filter = (const int8_t *)n->in[1];
     const uml_out_stage_t stage =
