@@ -70,32 +70,44 @@ static conv_t conv_unpack(const uml_node_t *n) {
 
 /* Copies the window of the output pixel whose window origin is (y0, x0): input values, and
  * -in_off for taps in the padding so that (value + in_off) = 0 there, as the reference's
- * skipped taps (in_off = -input zero point lies in [-127, 128], checked by the caller). */
-static void conv_build_s8(const conv_t *g, const int8_t *in_b, int32_t y0, int32_t x0, int8_t *buf) {
-    const int32_t in_ch = g->in_ch;
+ * skipped taps (in_off = -input zero point lies in [-127, 128], checked by the caller). Byte
+ * loops: windows are small, and a call to memcpy costs more than it saves. */
+UML_NO_MEMCPY static void conv_build_s8(const conv_t *g, const int8_t *in_b, int32_t y0, int32_t x0, int8_t *buf) {
+    const int32_t in_ch = g->in_ch, row = g->k_w * in_ch;
     const int8_t pad = (int8_t)-g->in_off;
-    for (int32_t fy = 0; fy < g->k_h; fy++) {
+    int32_t fx_lo, fx_hi;
+    uml_conv_inside_taps(x0, g->dil_w, g->k_w, g->in_w, &fx_lo, &fx_hi);
+    for (int32_t fy = 0; fy < g->k_h; fy++, buf += row) {
         const int32_t iy = y0 + g->dil_h * fy;
-        const int row_in = iy >= 0 && iy < g->in_h;
-        for (int32_t fx = 0; fx < g->k_w; fx++, buf += in_ch) {
-            const int32_t ix = x0 + g->dil_w * fx;
-            const int8_t *src = row_in && ix >= 0 && ix < g->in_w ? in_b + (iy * g->in_w + ix) * in_ch : NULL;
-            /* 1 to 3 channels (first layers) one by one: a loop would become a memcpy call */
-            if (in_ch <= 3) {
-                buf[0] = src ? src[0] : pad;
-                if (in_ch > 1) {
-                    buf[1] = src ? src[1] : pad;
-                }
-                if (in_ch > 2) {
-                    buf[2] = src ? src[2] : pad;
-                }
-            } else if (src) {
+        /* the taps inside the input fill buf[a, b) of the filter row, padding the rest */
+        int32_t a = fx_lo * in_ch, b = fx_hi * in_ch;
+        if (iy < 0 || iy >= g->in_h || b == a) {
+            a = b = row;
+        }
+        for (int32_t k = 0; k < a; k++) {
+            buf[k] = pad;
+        }
+        for (int32_t k = b; k < row; k++) {
+            buf[k] = pad;
+        }
+        if (a == b) {
+            continue;
+        }
+        const int8_t *src = in_b + (iy * g->in_w + x0 + g->dil_w * fx_lo) * in_ch;
+        if (g->dil_w == 1) {
+            int32_t k = a;
+#ifdef UML_FAST_DSP
+            for (; k + 4 <= b; k += 4, src += 4) {
+                uml_st32(buf + k, uml_ld32(src)); /* unaligned words are fine on this core */
+            }
+#endif
+            for (; k < b; k++) {
+                buf[k] = *src++;
+            }
+        } else {
+            for (int32_t k = a; k < b; k += in_ch, src += g->dil_w * in_ch) {
                 for (int32_t c = 0; c < in_ch; c++) {
-                    buf[c] = src[c];
-                }
-            } else {
-                for (int32_t c = 0; c < in_ch; c++) {
-                    buf[c] = pad;
+                    buf[k + c] = src[c];
                 }
             }
         }
@@ -200,7 +212,7 @@ UML_INLINE_LOOP void conv_row_dsp(const conv_t *g, const int8_t *in_b, int32_t o
                                   int down) {
     const uml_out_stage_t *s = &g->stage;
     const int32_t out_ch = g->out_ch, out_off = s->out_off, lo = s->act_min, hi = s->act_max;
-    const uml_pack_t P = {out_off, uml_bytes4(lo), uml_bytes4(hi)};
+    const uml_pack_t P = uml_pack(out_off, lo, hi);
     const int32_t K = g->k_h * g->k_w * g->in_ch, K4 = K & ~3, nq = K4 >> 2, nt = K - K4;
     const int pairs = 2 * K <= CONV_BLOCK_VALUES;
     const int32_t y0 = oy * g->stride_h - g->pad_h;
@@ -285,7 +297,7 @@ UML_INLINE_LOOP void conv_taps_row_dsp(const conv_t *g, const int8_t *in_b, int3
     const int32_t out_off = s->out_off, lo = s->act_min, hi = s->act_max;
     const int32_t K = g->k_h * g->k_w * in_ch;
     const int32_t y0 = oy * g->stride_h - g->pad_h;
-    const uml_pack_t P = {out_off, uml_bytes4(lo), uml_bytes4(hi)};
+    const uml_pack_t P = uml_pack(out_off, lo, hi);
     int32_t fy_lo, fy_hi;
     uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
     uml_rq_t t[UML_RQ_BLOCK];
@@ -440,7 +452,7 @@ static void conv_scalar(const conv_t *g) {
     int mode = CONV_S_TAPS;
     if (g->k_h == 1 && g->k_w == 1) {
         mode = CONV_S_1X1;
-    } else if (K <= CONV_S8_VALUES && g->in_ch < 32 && g->in_off != -128) {
+    } else if (K <= CONV_S8_VALUES && g->in_off != -128) {
         mode = CONV_S_WINDOW;
     }
     int8_t buf[CONV_S8_VALUES];

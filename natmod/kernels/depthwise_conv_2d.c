@@ -125,7 +125,7 @@ UML_INLINE_LOOP void dw_row_dsp(const dw_t *g, const int8_t *in_b, int32_t oy, i
     const uml_out_stage_t *s = &g->stage;
     const int32_t C = g->ch, out_off = s->out_off, lo = s->act_min, hi = s->act_max;
     const uint32_t xo2 = uml_pack_off(g->in_off);
-    const uml_pack_t P = {out_off, uml_bytes4(lo), uml_bytes4(hi)};
+    const uml_pack_t P = uml_pack(out_off, lo, hi);
     const int32_t y0 = oy * g->stride_h - g->pad_h;
     int32_t fy_lo, fy_hi;
     uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
@@ -185,10 +185,10 @@ UML_INLINE_LOOP void dw_row_dsp(const dw_t *g, const int8_t *in_b, int32_t oy, i
 
 #ifdef UML_FAST_SCALAR
 /* Depth multiplier 1 without SIMD: per output pixel and channel, the taps inside the input,
- * row by row. On armv6m the 3x3 window (and 3- or 2-tap rows of partial windows) are written
- * in assembly: LDRSB with register offsets (0, C, 2 C) for input and filter alike, since
- * consecutive taps of a row are C bytes apart in both (dilation 1). */
-#ifdef __ARM_ARCH_6M__
+ * row by row. On armv6m (and armv7m) the 3x3 window (and 3- or 2-tap rows of partial windows)
+ * are written in assembly: LDRSB with register offsets (0, C, 2 C) for input and filter alike,
+ * since consecutive taps of a row are C bytes apart in both (dilation 1). */
+#ifdef UML_FAST_THUMB1_ASM
 /* The whole 3x3 window: rows xrow (input) and 3 C (filter) bytes apart. */
 static inline int32_t dw_win3x3_s(const int8_t *x, const int8_t *w, int32_t C, int32_t xrow, int32_t xo) {
     const int32_t C2 = 2 * C, wrow = 3 * C, z = 0;
@@ -324,7 +324,7 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
             const int8_t *xb = in_b + ((y0 + g->dil_h * fy_lo) * g->in_w + x0 + g->dil_w * fx_lo) * C + c0;
             const int8_t *wb = g->filter + (fy_lo * g->k_w + fx_lo) * C + c0;
             int8_t *o = out + ox * C + c0;
-#ifdef __ARM_ARCH_6M__
+#ifdef UML_FAST_THUMB1_ASM
             if (g->dil_w == 1 && (nfx == 3 || nfx == 2)) {
                 const int full = nfy == 3 && nfx == 3 && g->k_w == 3;
                 for (int32_t i = 0; i < nb; i++) {
@@ -385,7 +385,7 @@ UML_INLINE_LOOP void dw_tap1x4(const int8_t *x, const int8_t *w, int32_t xo, int
 /* acc.aj += (x + offset) * w[j], j < 4, over n taps: input taps xs bytes apart, filter taps OC. */
 UML_INLINE_LOOP uml_acc4_t dw_taps1x4_s(const int8_t *x, const int8_t *w, int32_t n, int32_t xs, int32_t OC,
                                         int32_t xo, uml_acc4_t a) {
-#ifdef __ARM_ARCH_6M__
+#ifdef UML_FAST_THUMB1_ASM
     /* the four sums and the offset in high registers; byte loads with immediate offsets */
     if (n > 0) {
         int32_t v, t;
@@ -442,7 +442,7 @@ static __attribute__((noinline)) void dw_row_dm(const dw_t *g, int down, const i
     uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
     const int32_t xrow = g->dil_h * g->in_w * C, wrow = g->k_w * OC, xs = g->dil_w * C;
 #ifdef UML_FAST_DSP
-    const uml_pack_t P = {out_off, uml_bytes4(lo), uml_bytes4(hi)};
+    const uml_pack_t P = uml_pack(out_off, lo, hi);
 #endif
     uml_rq_t t[UML_RQ_BLOCK];
     for (int32_t c0 = 0; c0 < OC; c0 += UML_RQ_BLOCK) {

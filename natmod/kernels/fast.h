@@ -32,7 +32,21 @@
 #define UML_FAST 1
 #endif
 
+/* The Thumb-1 assembly of the scalar paths (written for armv6m's 8 low registers) runs on
+ * armv7m too, whose Thumb-2 includes those instructions. */
+#if defined(UML_FAST_SCALAR) && (defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_7M__))
+#define UML_FAST_THUMB1_ASM 1
+#endif
+
 #ifdef UML_FAST
+
+/* Keeps GCC from turning a short copy or fill loop into a call of memcpy/memset (which a native
+ * module reaches through MicroPython's function table, at a fixed cost larger than the loop). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define UML_NO_MEMCPY __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define UML_NO_MEMCPY
+#endif
 
 /* Unaligned 32-bit load (one LDR on Cortex-M3/M4/M7, which allow unaligned word loads). */
 static inline uint32_t uml_ld32(const int8_t *p) {
@@ -84,7 +98,7 @@ typedef struct {
 
 #ifdef UML_FAST_DSP
 #define UML_RQ_EMIN 1
-#define UML_RQ_EMAX 30
+#define UML_RQ_EMAX 31
 #else
 #define UML_RQ_EMIN 2
 #define UML_RQ_EMAX 31
@@ -129,6 +143,7 @@ static inline void uml_rq_fill(const uml_out_stage_t *s, int32_t oc0, int32_t n,
         if (down) {
             const int32_t e = t[i].mult == 0 ? UML_RQ_EMIN : -shift;
 #ifdef UML_FAST_DSP
+            t[i].bias = (int32_t)((uint32_t)t[i].bias << 1); /* |bias| < 2^30 (uml_rq_down_ok) */
             t[i].a = (int32_t)(UINT32_C(1) << (e - 1));
             t[i].b = e;
 #else
@@ -144,10 +159,11 @@ static inline void uml_rq_fill(const uml_out_stage_t *s, int32_t oc0, int32_t n,
 
 /* uml_mbqm(acc + bias, mult, shift) (additions with wrap-around) for a table entry.
  *
- * Down form, DSP (1 <= e <= 30, |v| < 2^30): the SRDHM result s = floor((v mult + 2^30) / 2^31)
+ * Down form, DSP (1 <= e <= 31, |v| < 2^30): the SRDHM result s = floor((v mult + 2^30) / 2^31)
  * = floor((2v mult + 2^31) / 2^32) is SMMULR(2v, mult), |s| < 2^30, and
  * uml_rdbpot(s, e) = floor((s + 2^(e-1) - [s < 0]) / 2^e) (the remainder test of uml_rdbpot
- * moved into the sum), computed without overflow: a = 2^(e-1), b = e.
+ * moved into the sum), computed without overflow: a = 2^(e-1), b = e. The table holds 2 bias
+ * (2v = 2 bias + 2 acc: one ADD with a shifted operand).
  *
  * Down form, no DSP (2 <= e <= 31): with s the SRDHM result and s' = s - [s < 0] (no overflow:
  * s > INT32_MIN), uml_rdbpot(s, e) = floor((s' + 2^(e-1)) / 2^e)
@@ -219,25 +235,24 @@ static inline int32_t uml_rq_down_m0(const uml_rq_t *r, int32_t v) {
 #endif
 
 UML_INLINE_LOOP int32_t uml_rq_scale(const uml_rq_t *r, int32_t acc, int down) {
-    const int32_t v = uml_add_wrap(acc, r->bias);
     if (down) {
 #ifdef UML_FAST_DSP
         int32_t x;
-        __asm__("lsl %[x], %[v], #1\n\t"
+        __asm__("add %[x], %[b2], %[acc], lsl #1\n\t"
                 "smmulr %[x], %[x], %[m]\n\t"
                 "sub %[x], %[x], %[x], lsr #31\n\t"
                 : [x] "=&r"(x)
-                : [v] "r"(v), [m] "r"(r->mult));
+                : [acc] "r"(acc), [b2] "r"(r->bias), [m] "r"(r->mult));
         return (x + r->a) >> r->b;
 #elif defined(__ARM_ARCH_6M__)
-        return uml_rq_down_m0(r, v);
+        return uml_rq_down_m0(r, uml_add_wrap(acc, r->bias));
 #else
-        int32_t x = uml_fast_srdhm(v, r->mult);
+        int32_t x = uml_fast_srdhm(uml_add_wrap(acc, r->bias), r->mult);
         x -= (int32_t)((uint32_t)x >> 31);
         return ((x >> 1) + r->a) >> r->b;
 #endif
     }
-    return uml_rdbpot(uml_fast_srdhm(uml_shl_wrap(v, r->a), r->mult), r->b);
+    return uml_rdbpot(uml_fast_srdhm(uml_shl_wrap(uml_add_wrap(acc, r->bias), r->a), r->mult), r->b);
 }
 
 /* The int8 output: the scaled value plus the output offset (wrapping), clamped. */
@@ -256,9 +271,44 @@ typedef struct {
  * bytes apart, n elements: acc.aj += x . w_j. On armv6m (8 low registers; LDRSB takes a
  * register offset only) the 4-row loop is written in assembly: one index register (counting
  * up from -n to 0) addresses all five rows, the four sums live in high registers. */
+#ifdef __ARM_ARCH_7M__
+/* armv7m (Thumb-2): post-incrementing LDRSB and MLA, 12 instructions per 4 products; out of
+ * line, since its 13 registers are more than the callers can free. */
+static __attribute__((noinline, unused)) void uml_sdot_1x4_t2(const int8_t *x, const int8_t *w, int32_t S,
+                                                              int32_t n, int32_t xo, uml_acc4_t *acc) {
+    const int8_t *xe = x + n, *w1 = w + S, *w2 = w1 + S, *w3 = w2 + S;
+    int32_t a0 = acc->a0, a1 = acc->a1, a2 = acc->a2, a3 = acc->a3, v, t;
+    __asm__("1:\n\t"
+            "ldrsb %[v], [%[x]], #1\n\t"
+            "add %[v], %[o]\n\t"
+            "ldrsb %[t], [%[w0]], #1\n\t"
+            "mla %[a0], %[t], %[v], %[a0]\n\t"
+            "ldrsb %[t], [%[w1]], #1\n\t"
+            "mla %[a1], %[t], %[v], %[a1]\n\t"
+            "ldrsb %[t], [%[w2]], #1\n\t"
+            "mla %[a2], %[t], %[v], %[a2]\n\t"
+            "ldrsb %[t], [%[w3]], #1\n\t"
+            "mla %[a3], %[t], %[v], %[a3]\n\t"
+            "cmp %[x], %[xe]\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w), [w1] "+r"(w1),
+              [w2] "+r"(w2), [w3] "+r"(w3), [v] "=&r"(v), [t] "=&r"(t)
+            : [o] "r"(xo), [xe] "r"(xe)
+            : "cc", "memory");
+    acc->a0 = a0;
+    acc->a1 = a1;
+    acc->a2 = a2;
+    acc->a3 = a3;
+}
+#endif
+
 UML_INLINE_LOOP uml_acc4_t uml_sdot_1x4(const int8_t *x, const int8_t *w, int32_t S, int32_t n, int32_t xo,
                                         uml_acc4_t acc) {
-#ifdef __ARM_ARCH_6M__
+#ifdef __ARM_ARCH_7M__
+    if (n > 0) {
+        uml_sdot_1x4_t2(x, w, S, n, xo, &acc);
+    }
+#elif defined(__ARM_ARCH_6M__)
     if (n > 0) {
         const int8_t *xe = x + n, *w0 = w + n, *w1 = w0 + S, *w2 = w1 + S, *w3 = w2 + S;
         int32_t i = -n, t0, t1;
@@ -351,20 +401,30 @@ static inline uint32_t uml_out4(int32_t x0, int32_t x1, int32_t x2, int32_t x3, 
     return p;
 }
 
-/* The output constants of the packed store: output offset and act_min, act_max in every byte. */
+/* The output constants of the packed store: output offset, act_min and act_max in every byte,
+ * and whether the activation range is narrower than int8 (else saturation alone clamps). */
 typedef struct {
     int32_t out_off;
     uint32_t lo4, hi4;
+    int32_t clamp;
 } uml_pack_t;
+
+static inline uml_pack_t uml_pack(int32_t out_off, int32_t act_min, int32_t act_max) {
+    uml_pack_t P;
+    P.out_off = out_off;
+    P.lo4 = ((uint32_t)act_min & 0xFFu) * UINT32_C(0x01010101);
+    P.hi4 = ((uint32_t)act_max & 0xFFu) * UINT32_C(0x01010101);
+    P.clamp = act_min != -128 || act_max != 127;
+    return P;
+}
 
 /* Four accumulators requantized with the down form (uml_rq_scale) by table entries t + k0,
  * t + k1, t + k2, t + k3 (k compile-time constants), offset, saturated, packed and clamped as
- * uml_out4; one assembly block, so the table constants go straight from memory into the
- * arithmetic. */
+ * uml_out4 (the clamp skipped when the activation range is all of int8); one assembly block, so
+ * the table constants go straight from memory into the arithmetic. */
 #define UML_RQ_DOWN_STEP(a, k)                                                                  \
     "ldr %[X], [%[t], #" #k "*16]\n\t"                                                          \
-    "add %[" a "], %[X]\n\t"                                                                    \
-    "lsl %[" a "], %[" a "], #1\n\t"                                                            \
+    "add %[" a "], %[X], %[" a "], lsl #1\n\t"                                                  \
     "ldr %[X], [%[t], #" #k "*16+4]\n\t"                                                        \
     "smmulr %[" a "], %[" a "], %[X]\n\t"                                                       \
     "sub %[" a "], %[" a "], %[" a "], lsr #31\n\t"                                              \
@@ -372,9 +432,20 @@ typedef struct {
     "add %[" a "], %[X]\n\t"                                                                    \
     "ldr %[X], [%[t], #" #k "*16+12]\n\t"                                                       \
     "asr %[" a "], %[" a "], %[X]\n\t"
-#define UML_RQ_DOWN4(k0, k1, k2, k3)                                                            \
-    static inline uint32_t uml_rq_down4_##k0##k1##k2##k3(const uml_rq_t *t, int32_t a0, int32_t a1, int32_t a2, \
-                                                       int32_t a3, const uml_pack_t *P) {      \
+#define UML_RQ_CLAMP                                                                            \
+    "ldr %[X], [%[P], #12]\n\t"                                                                 \
+    "cmp %[X], #0\n\t"                                                                          \
+    "beq 1f\n\t"                                                                                \
+    "ldr %[X], [%[P], #4]\n\t"                                                                  \
+    "ssub8 %[N], %[a0], %[X]\n\t"                                                               \
+    "sel %[a0], %[a0], %[X]\n\t"                                                                \
+    "ldr %[X], [%[P], #8]\n\t"                                                                  \
+    "ssub8 %[N], %[X], %[a0]\n\t"                                                               \
+    "sel %[a0], %[a0], %[X]\n"                                                                  \
+    "1:\n\t"
+#define UML_RQ_DOWN4(name, k0, k1, k2, k3, CLAMP)                                               \
+    static inline uint32_t name(const uml_rq_t *t, int32_t a0, int32_t a1, int32_t a2, int32_t a3, \
+                                const uml_pack_t *P) {                                          \
         uint32_t N, X;                                                                          \
         __asm__(UML_RQ_DOWN_STEP("a0", k0) UML_RQ_DOWN_STEP("a1", k1) UML_RQ_DOWN_STEP("a2", k2) \
                     UML_RQ_DOWN_STEP("a3", k3)                                                  \
@@ -389,21 +460,16 @@ typedef struct {
                 "ssat %[a3], #8, %[a3]\n\t"                                                     \
                 "bfi %[a0], %[a1], #8, #8\n\t"                                                  \
                 "bfi %[a0], %[a2], #16, #8\n\t"                                                 \
-                "bfi %[a0], %[a3], #24, #8\n\t"                                                 \
-                "ldr %[X], [%[P], #4]\n\t"                                                      \
-                "ssub8 %[N], %[a0], %[X]\n\t"                                                   \
-                "sel %[a0], %[a0], %[X]\n\t"                                                    \
-                "ldr %[X], [%[P], #8]\n\t"                                                      \
-                "ssub8 %[N], %[X], %[a0]\n\t"                                                   \
-                "sel %[a0], %[a0], %[X]\n\t"                                                    \
+                "bfi %[a0], %[a3], #24, #8\n\t" CLAMP                                           \
                 : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [N] "=&r"(N),  \
                   [X] "=&r"(X)                                                                  \
                 : [t] "r"(t), [P] "r"(P)                                                        \
                 : "cc", "memory");                                                              \
+        (void)N;                                                                                \
         return (uint32_t)a0;                                                                    \
     }
-UML_RQ_DOWN4(0, 1, 2, 3)
-UML_RQ_DOWN4(0, 1, 0, 1)
+UML_RQ_DOWN4(uml_rq_down4_0123, 0, 1, 2, 3, UML_RQ_CLAMP)
+UML_RQ_DOWN4(uml_rq_down4_0101, 0, 1, 0, 1, UML_RQ_CLAMP)
 
 /* Four outputs packed: entries t[k0..k3] of the table, as uml_out4. */
 #define UML_RQ_OUT4(k0, k1, k2, k3, t, a0, a1, a2, a3, P, down)                                 \
@@ -616,8 +682,7 @@ UML_INLINE_LOOP int32_t uml_dot_1x1(const int8_t *x, const int8_t *w, int32_t n,
 /* Pixel pair by filter rows w, w + S: acc = {p0.w0, p0.w1, p1.w0, p1.w1} added on. */
 UML_INLINE_LOOP void uml_gemm_2x2(const uint32_t *q, const int8_t *w, int32_t S, int32_t n, int32_t acc[4]) {
 #define UML_GEMM_2X2_GROUP                          \
-    "ldrd %[q2], %[q3], [%[q], #8]\n\t"             \
-    "ldrd %[q0], %[q1], [%[q]], #16\n\t"            \
+    "ldm %[q]!, {%[q0], %[q1], %[q2], %[q3]}\n\t"  \
     "ldr %[B], [%[w]], #4\n\t"                      \
     "sxtb16 %[A], %[B]\n\t"                         \
     "sxtb16 %[B], %[B], ror #8\n\t"                 \
@@ -636,7 +701,9 @@ UML_INLINE_LOOP void uml_gemm_2x2(const uint32_t *q, const int8_t *w, int32_t S,
         /* two groups per iteration; an odd count enters at the second */
         const uint32_t *end = q + 4 * n;
         const int32_t S4 = S - 4;
-        uint32_t q0, q1, q2, q3, A = (uint32_t)(uintptr_t)end, B = (uint32_t)n;
+        /* LDM needs its registers in ascending order */
+        register uint32_t q0 __asm__("r4"), q1 __asm__("r5"), q2 __asm__("r6"), q3 __asm__("r7");
+        uint32_t A = (uint32_t)(uintptr_t)end, B = (uint32_t)n;
         __asm__("push {%[A]}\n\t"
                 "lsls %[B], %[B], #31\n\t"
                 "bne 2f\n"

@@ -40,25 +40,30 @@ const char *uml_validate_fully_connected(const uml_node_t *n) {
 }
 
 #ifdef UML_FAST
-/* Output channels in blocks (one requantization table each); within a block, on DSP cores
- * pairs of batches by pairs of output channels (each loaded input word serves two filter rows
- * and each filter word two batches), else one batch by four output channels. Filter offset 0
- * only (int8 weights are symmetric); the output never shares memory with the input. */
-UML_INLINE_LOOP void fc_fast(const uml_node_t *n, int down) {
+/* Output channels in blocks (one requantization table each). On DSP cores: pairs of batches by
+ * pairs of output channels (each loaded input word serves two filter rows and each filter word
+ * two batches); a single batch is first laid out as int16 pairs (uml_gemm_*, fast.h: 768
+ * values, 1.5 KB of stack) and multiplied with fours of filter rows. Else one batch by four
+ * output channels. Filter offset 0 only (int8 weights are symmetric); the output never shares
+ * memory with the input. */
+#define FC_Q15_VALUES 768
+
+static void fc_fast(const uml_node_t *n, int down) {
     const int8_t *input = (const int8_t *)n->in[0];
     const int8_t *filter = (const int8_t *)n->in[1];
-    const uml_out_stage_t s = uml_out_stage(n, n->params[P_OUTPUT_OFFSET], n->params[P_ACT_MIN], n->params[P_ACT_MAX]);
+    const uml_out_stage_t s =
+        uml_out_stage(n, n->params[P_OUTPUT_OFFSET], n->params[P_ACT_MIN], n->params[P_ACT_MAX]);
     int8_t *output = (int8_t *)n->out;
     const int32_t out_depth = n->in_t[1]->dims[0], depth = n->in_t[1]->dims[1];
     const int32_t batches = uml_tensor_elems(n->in_t[0]) / depth;
     const int32_t xo = n->params[P_INPUT_OFFSET], out_off = s.out_off, lo = s.act_min, hi = s.act_max;
     uml_rq_t t[UML_RQ_BLOCK];
-    for (int32_t oc0 = 0; oc0 < out_depth; oc0 += UML_RQ_BLOCK) {
-        const int32_t nb = out_depth - oc0 < UML_RQ_BLOCK ? out_depth - oc0 : UML_RQ_BLOCK;
-        uml_rq_fill(&s, oc0, nb, down, t);
-        int32_t b = 0;
+    int32_t b = 0;
 #ifdef UML_FAST_DSP
-        for (; b + 2 <= batches; b += 2) {
+    for (; b + 2 <= batches; b += 2) {
+        for (int32_t oc0 = 0; oc0 < out_depth; oc0 += UML_RQ_BLOCK) {
+            const int32_t nb = out_depth - oc0 < UML_RQ_BLOCK ? out_depth - oc0 : UML_RQ_BLOCK;
+            uml_rq_fill(&s, oc0, nb, down, t);
             const int8_t *x = input + b * depth, *w = filter + oc0 * depth;
             int8_t *o = output + b * out_depth + oc0;
             int32_t i = 0;
@@ -76,12 +81,53 @@ UML_INLINE_LOOP void fc_fast(const uml_node_t *n, int down) {
                     uml_rq_out(uml_rq_scale(&t[i], uml_dot_1x1(x + depth, w, depth, xo, 0), down), out_off, lo, hi);
             }
         }
+    }
+    const uml_pack_t P = uml_pack(out_off, lo, hi);
+    const int32_t D4 = depth & ~3, nq = D4 >> 2;
+    uint32_t q[FC_Q15_VALUES / 2];
 #endif
-        for (; b < batches; b++) {
-            const int8_t *x = input + b * depth, *w = filter + oc0 * depth;
+    for (; b < batches; b++) {
+        const int8_t *x = input + b * depth;
+#ifdef UML_FAST_DSP
+        const int q15 = depth <= FC_Q15_VALUES;
+        if (q15) {
+            const uint32_t xo2 = uml_pack_off(xo);
+            for (int32_t g = 0; g < nq; g++) {
+                const uint32_t v = uml_ld32(x + 4 * g);
+                q[2 * g] = uml_sxtab16_lo(xo2, v);
+                q[2 * g + 1] = uml_sxtab16_hi(xo2, v);
+            }
+        }
+#endif
+        for (int32_t oc0 = 0; oc0 < out_depth; oc0 += UML_RQ_BLOCK) {
+            const int32_t nb = out_depth - oc0 < UML_RQ_BLOCK ? out_depth - oc0 : UML_RQ_BLOCK;
+            uml_rq_fill(&s, oc0, nb, down, t);
+            const int8_t *w = filter + oc0 * depth;
             int8_t *o = output + b * out_depth + oc0;
             int32_t i = 0;
 #ifdef UML_FAST_DSP
+            if (q15) {
+                for (; i + 4 <= nb; i += 4, w += 4 * depth) {
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    uml_gemm_1x4(q, w, depth, nq, acc);
+                    for (int32_t k = D4; k < depth; k++) {
+                        const int32_t v = x[k] + xo;
+                        acc[0] += v * w[k];
+                        acc[1] += v * w[depth + k];
+                        acc[2] += v * w[2 * depth + k];
+                        acc[3] += v * w[3 * depth + k];
+                    }
+                    uml_st32(o + i, UML_RQ_OUT4(0, 1, 2, 3, t + i, acc[0], acc[1], acc[2], acc[3], &P, down));
+                }
+                for (; i < nb; i++, w += depth) {
+                    int32_t a = uml_gemm_1x1(q, w, nq, 0);
+                    for (int32_t k = D4; k < depth; k++) {
+                        a += (x[k] + xo) * w[k];
+                    }
+                    o[i] = uml_rq_out(uml_rq_scale(&t[i], a, down), out_off, lo, hi);
+                }
+                continue;
+            }
             for (; i + 2 <= nb; i += 2, w += 2 * depth) {
                 int32_t acc[2] = {0, 0};
                 uml_dot_1x2s(x, w, depth, depth, xo, acc);
@@ -114,11 +160,7 @@ void uml_eval_fully_connected(const uml_node_t *n) {
     if (n->params[P_FILTER_OFFSET] == 0) {
         const uml_out_stage_t s =
             uml_out_stage(n, n->params[P_OUTPUT_OFFSET], n->params[P_ACT_MIN], n->params[P_ACT_MAX]);
-        if (uml_rq_down_ok(&s, n->in_t[1]->dims[0], n->in_t[1]->dims[1])) {
-            fc_fast(n, 1);
-        } else {
-            fc_fast(n, 0);
-        }
+        fc_fast(n, uml_rq_down_ok(&s, n->in_t[1]->dims[0], n->in_t[1]->dims[1]));
         return;
     }
 #endif
