@@ -20,10 +20,12 @@ import numpy as np
 import pytest
 
 from tests.conformance.cases_fully_connected import make as make_fc
+from tests.conformance.cases_pad import make as make_pad
 from tests.conftest import ROOT, SHARED_MODELS
 from ulab_ml_host import qemu
 from ulab_ml_host.blob import parse_blob
 from ulab_ml_host.convert import convert
+from ulab_ml_host.oracle import run_oracle
 from ulab_ml_host.paths import NATMOD_DIR
 from ulab_ml_host.targets import Job, ModelRejected, TargetError, run_jobs
 
@@ -146,6 +148,25 @@ def test_cli_run_on_qemu_m0_matches_unix(tmp_path: Path, fc_model: tuple[bytes, 
         outs[target] = np.load(out)
     assert outs["qemu-m0"].shape == (5, 1, 10)
     assert np.array_equal(outs["qemu-m0"], outs["unix"])
+
+
+def test_large_output_comes_back_whole() -> None:
+    """A model whose output is 30,976 bytes (a PAD of a 28,224-byte input): every byte comes back
+    from qemu-m0 equal to TFLM's (the runner prints outputs in slices; one hex string of a whole
+    output this size needs more heap than is left beside the model: the runner used to print a
+    truncated line). qemu-m4's smaller heap cannot hold this model at all."""
+    rng = np.random.default_rng(11)
+    pads = np.array([[0, 0], [1, 1], [1, 1], [0, 0]])
+    tfl = make_pad((1, 42, 42, 16), pads, (0.05, 3), (0.05, 3))
+    x = rng.integers(-128, 128, size=(2, 1, 42, 42, 16), dtype=np.int8)
+    (want,) = run_oracle([(tfl, x)])
+    assert isinstance(want, np.ndarray), want
+    assert want[0].nbytes == 30_976
+    blob = convert(tfl).blob
+    (got,) = run_jobs("qemu-m0", [Job(blob, x, "int8", (1, 44, 44, 16))])
+    assert isinstance(got, np.ndarray), repr(got)
+    diff = np.flatnonzero(got.reshape(-1) != want.reshape(-1))
+    assert diff.size == 0, f"{diff.size} bytes differ, first at {diff[0]}"
 
 
 # --- (b) the armv6m native module is ARMv6-M code ----------------------------------------------

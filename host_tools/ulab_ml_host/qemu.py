@@ -132,19 +132,23 @@ def run(root, free0):
                             fi.readinto(inbuf)
                             y = m.infer(inbuf)
                         out.write("ULML-OUT %d %d " % (k, i))
-                        out.write(hexlify(y))
+                        # in slices: hexlify of a whole large output (tens of KB) would need
+                        # twice its size of heap at once
+                        ym = memoryview(y)
+                        for p in range(0, len(ym), 128):
+                            out.write(hexlify(ym[p:p + 128]))
                         out.write("\\n")
                 # drop every reference made while this model was loaded (see above)
-                inbuf = fi = src = y = None
+                inbuf = fi = src = y = ym = None
                 print("ULML-OK", k)
             except MemoryError as e:
-                inbuf = fi = src = y = None
+                inbuf = fi = src = y = ym = None
                 m.close()
                 m = mfile = None
                 cur = -1
                 print("ULML-MEM", k, _free(), e)
             except Exception as e:
-                inbuf = fi = src = y = None
+                inbuf = fi = src = y = ym = None
                 print("ULML-ERR", k, type(e).__name__, e)
         if m is not None and (j + 1 == count or _key(jobs, j + 1) != cur):
             m.close()
