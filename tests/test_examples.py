@@ -1,7 +1,8 @@
 """The example projects run end to end: each examples/<name>/train.py --tiny trains a tiny Keras
 model on its own synthetic data and quantizes it (ulab_ml_host.quantize); the .tflite converts; it
 runs bit-exact with TensorFlow Lite Micro on the emulated boards qemu-m0 and qemu-m4 (and the unix
-port); and the example's board-side main.py runs on the MicroPython unix port next to the .uml."""
+port); and the example's board-side main.py runs on the MicroPython unix port next to the .uml, and on
+qemu-m0 through the board workflow (ulab-ml deploy, mpremote run)."""
 
 from __future__ import annotations
 
@@ -113,3 +114,34 @@ def test_main_py_runs_on_unix(trained: dict[str, Path], name: str, tmp_path: Pat
     assert lines[0].startswith(f"model {name}.uml: input int8"), proc.stdout
     assert re.match(SUMMARY[name], lines[-1]), proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_main_py_runs_on_qemu_m0(trained: dict[str, Path], qemu_boards: None) -> None:
+    """The README's board workflow for each example on the RP2040 stand-in: `ulab-ml deploy` the
+    trained model onto a qemu-m0 board (littlefs, UART on a pty), copy anomaly.json, then
+    `mpremote run examples/<name>/main.py`; each prints its model line and its verdict. The
+    native module must be the one that ran (backend line), not the pure-Python fallback."""
+    pytest.importorskip("mpremote", reason="mpremote not installed (requirements.txt)")
+    from ulab_ml_host.board import running_board
+
+    mpremote = [str(PYTHON), "-m", "mpremote"]
+    with running_board("qemu-m0") as rb:
+        for name in EXAMPLES:
+            d = trained[name]
+            dep = subprocess.run([str(PYTHON), "-m", "ulab_ml_host.cli", "deploy", str(d / f"{name}.tflite"),
+                                  "--port", rb.port], capture_output=True, text=True, timeout=300)
+            assert dep.returncode == 0, dep.stderr + dep.stdout
+            assert "native arch armv6m" in dep.stdout, dep.stdout
+            if name == "anomaly":
+                cp = subprocess.run([*mpremote, "connect", rb.port, "cp", str(d / "anomaly.json"), ":"],
+                                    capture_output=True, text=True, timeout=120)
+                assert cp.returncode == 0, cp.stderr + cp.stdout
+            proc = subprocess.run([*mpremote, "connect", rb.port, "run", str(ROOT / "examples" / name / "main.py")],
+                                  capture_output=True, text=True, timeout=600)
+            assert proc.returncode == 0, proc.stderr + proc.stdout
+            out = proc.stdout.replace("\r\n", "\n")
+            lines = out.strip().splitlines()
+            assert "Traceback" not in out, out
+            assert lines[0].startswith(f"model {name}.uml: input int8"), out
+            assert "native-armv6m" in out, out
+            assert re.match(SUMMARY[name], lines[-1]), out

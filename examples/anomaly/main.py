@@ -71,8 +71,9 @@ def load_threshold(path: str = "anomaly.json") -> float:
 def main(path: str = "anomaly.uml") -> None:
     m = Model.load(path)
     threshold = load_threshold()
-    print("model {}: input {} {}, output {} {}, arena {} bytes; threshold {:.5f}".format(
-        path, m.input_dtype, m.input_shape, m.output_dtype, m.output_shape, m.arena_size, threshold))
+    print("model {}: input {} {}, output {} {}, arena {} bytes, weights {}, backend {}; threshold {:.5f}".format(
+        path, m.input_dtype, m.input_shape, m.output_dtype, m.output_shape, m.arena_size, m.mode, m.backend,
+        threshold))
     q = None
     rec = None
     flagged = 0

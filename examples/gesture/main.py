@@ -67,8 +67,8 @@ def window(out: array, kind: int, tilt_deg: float, freq: float, amp: float) -> a
 
 def main(path: str = "gesture.uml") -> None:
     m = Model.load(path)
-    print("model {}: input {} {}, output {} {}, arena {} bytes".format(
-        path, m.input_dtype, m.input_shape, m.output_dtype, m.output_shape, m.arena_size))
+    print("model {}: input {} {}, output {} {}, arena {} bytes, weights {}, backend {}".format(
+        path, m.input_dtype, m.input_shape, m.output_dtype, m.output_shape, m.arena_size, m.mode, m.backend))
     # (gesture, tilt in degrees, frequency in Hz, amplitude in g)
     cases = ((0, 10, 0, 0), (1, 20, 5.5, 1.4), (2, 15, 1.1, 0.6), (3, 5, 0, 2.5),
              (0, 30, 0, 0), (1, 5, 4.5, 1.0), (2, 25, 0.9, 0.5), (3, 25, 0, 3.0))

@@ -90,8 +90,8 @@ def feature_map(out: array, word: str, start: int, length: int, shift: float, lo
 
 def main(path: str = "kws.uml") -> None:
     m = Model.load(path)
-    print("model {}: input {} {}, output {} {}, arena {} bytes".format(
-        path, m.input_dtype, m.input_shape, m.output_dtype, m.output_shape, m.arena_size))
+    print("model {}: input {} {}, output {} {}, arena {} bytes, weights {}, backend {}".format(
+        path, m.input_dtype, m.input_shape, m.output_dtype, m.output_shape, m.arena_size, m.mode, m.backend))
     # (word, start frame, length in frames, formant shift, loudness)
     cases = (("yes", 6, 20, 0.0, 1.0), ("no", 4, 18, 0.3, 0.8), ("on", 10, 16, -0.4, 1.2),
              ("off", 8, 22, 0.2, 0.9), ("silence", 0, 0, 0.0, 0.0), ("unknown", 5, 20, 0.0, 1.0))
