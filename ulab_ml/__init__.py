@@ -6,7 +6,9 @@
 #
 # Where the weights live (Model.mode), chosen by Model.load, or forced with mode=:
 #   "ram"     the file is read into one bytearray with readinto (no second copy)
-#   "inplace" a buffer you pass (e.g. a frozen bytes object in flash) is used where it lies
+#   "inplace" a buffer you pass (e.g. a frozen bytes object in flash) is used where it lies;
+#             also a module written by `ulab-ml convert --format mpy` (its MODEL bytes). A
+#             buffer that is not 4-byte aligned is copied to RAM once ("ram")
 #   "stream"  the weights stay in the file and are read op by op into one buffer of
 #             stream_buffer_bytes during infer(); for models larger than the free heap
 # Load-time allocations (none in infer): the blob (ram) or the blob's head before its
@@ -133,6 +135,8 @@ class Model:
         self._state = new_state() if new_state else bytearray(nat.STATE_SIZE)
         self.stream_buffer_bytes = 0
         self.stream_bytes_per_infer = 0
+        if not isinstance(source, str):
+            source = getattr(source, "MODEL", source)  # a module from `ulab-ml convert --format mpy`
         if isinstance(source, str):
             import os
             size = os.stat(source)[6]
@@ -179,7 +183,8 @@ class Model:
 
     @classmethod
     def load(cls, source, mode=None, backend=None):
-        """Load a model from a file path or from a bytes-like object holding a .uml blob.
+        """Load a model from a file path, a bytes-like object holding a .uml blob, or a module
+        made by `ulab-ml convert --format mpy` (its MODEL bytes: in place, in flash if frozen).
         mode: None (automatic), "ram", "stream" (paths) or "inplace" (buffers).
         backend: None (ulab_ml.BACKEND: native module if importable, else pure Python),
         "native" or "python"."""

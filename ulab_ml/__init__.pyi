@@ -1,5 +1,6 @@
 # Type stubs for the on-board ulab_ml API (for IDE completion; MicroPython ignores them).
 from array import array
+from types import ModuleType
 from typing import Literal, Sequence, Union
 
 Buffer = Union[bytes, bytearray, memoryview, array]
@@ -38,13 +39,15 @@ class Model:
     stream_bytes_per_infer: int
     """Bytes read from the file per inference in "stream" mode (0 otherwise)."""
 
-    def __init__(self, source: str | Buffer, mode: WeightsMode | None = None,
+    def __init__(self, source: str | Buffer | ModuleType, mode: WeightsMode | None = None,
                  backend: Backend | None = None) -> None: ...
     @classmethod
-    def load(cls, source: str | Buffer, mode: WeightsMode | None = None,
+    def load(cls, source: str | Buffer | ModuleType, mode: WeightsMode | None = None,
              backend: Backend | None = None) -> "Model":
-        """Load a .uml model from a path or a buffer; validates it completely. mode None picks
-        "ram" when the file fits the free heap, else "stream" (a buffer: "inplace")."""
+        """Load a .uml model from a path, a buffer, or a module made by `ulab-ml convert --format
+        mpy` (its MODEL bytes); validates it completely. mode None picks "ram" when the file fits
+        the free heap, else "stream" (a buffer or module: "inplace", or "ram" if the buffer is
+        not 4-byte aligned and had to be copied)."""
     @property
     def input_dtype(self) -> Literal["int8", "float32"]: ...
     @property

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import __doc__ as _pkg_doc  # noqa: F401
 from .blob import Blob, BlobError, parse_blob, ram_per_mode
-from .convert import convert
+from .convert import blob_module, convert
 from .lowering import UnsupportedModel
 from .targets import TARGETS, Job, ModelRejected, TargetError, run_jobs
 from .tflite_reader import TFLiteReadError
@@ -86,6 +86,15 @@ def describe(blob_bytes: bytes) -> dict:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     src = Path(args.model)
+    out = Path(args.output) if args.output else None
+    fmt = args.format or ("mpy" if out is not None and out.suffix == ".mpy" else "uml")
+    if out is None:
+        out = src.with_suffix("." + fmt)
+    if fmt == "mpy" and (out.suffix != ".mpy" or not out.stem.isidentifier()):
+        raise CliError(f"--format mpy writes a module: the output must be NAME.mpy with NAME a Python "
+                       f"identifier (the name to import), not {out.name!r}")
+    if fmt == "uml" and out.suffix == ".mpy":
+        raise CliError(f"{out.name}: a .mpy output needs --format mpy (or leave --format out)")
     try:
         data = src.read_bytes()
     except OSError as exc:
@@ -94,9 +103,15 @@ def cmd_convert(args: argparse.Namespace) -> int:
         conv = convert(data)
     except (UnsupportedModel, TFLiteReadError) as exc:
         raise CliError(f"{src}: cannot convert: {exc}") from exc
-    out = Path(args.output) if args.output else src.with_suffix(".uml")
-    out.write_bytes(conv.blob)
-    print(f"{out}: {len(conv.blob)} bytes, {len(conv.model.ops)} ops, arena {conv.plan.arena_size} bytes")
+    summary = f"{len(conv.model.ops)} ops, arena {conv.plan.arena_size} bytes"
+    if fmt == "mpy":
+        out.write_bytes(blob_module(conv.blob, out.stem, src.name))
+        print(f"{out}: module {out.stem}, {out.stat().st_size} bytes: MODEL (the {len(conv.blob)}-byte blob), "
+              f"SOURCE, ARENA_SIZE; {summary}. On the board: import {out.stem}; "
+              f"Model.load({out.stem})")
+    else:
+        out.write_bytes(conv.blob)
+        print(f"{out}: {len(conv.blob)} bytes, {summary}")
     return 0
 
 
@@ -286,11 +301,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ulab-ml", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("convert", help="convert a .tflite int8 model to a ulab_ml blob (.uml)",
+    c = sub.add_parser("convert", help="convert a .tflite int8 model to a ulab_ml blob (.uml) or .mpy module",
                        description="Convert a .tflite int8 model to a ulab_ml blob. Exit 2 (naming every "
-                                   "unsupported op and dtype) when the model cannot be converted exactly.")
+                                   "unsupported op and dtype) when the model cannot be converted exactly. "
+                                   "--format uml writes the blob itself, for Model.load(path). --format mpy "
+                                   "writes a MicroPython module (.mpy version 6, bytecode only, as MicroPython "
+                                   "1.25 loads) defining MODEL (the blob as bytes), SOURCE (the .tflite's name) "
+                                   "and ARENA_SIZE, for `import NAME; Model.load(NAME)`: frozen into a firmware "
+                                   "(FROZEN_MANIFEST) the blob stays in flash and is used in place, if the "
+                                   "firmware aligns it (docs/MEMORY.md, \"Where the weights live\"); a .mpy "
+                                   "copied to a filesystem is read into RAM by the import.")
     c.add_argument("model", help="input .tflite file")
-    c.add_argument("-o", "--output", help="output .uml file (default: MODEL with .uml suffix)")
+    c.add_argument("-o", "--output", help="output file (default: MODEL with .uml or .mpy suffix); a .mpy "
+                                          "file's name is the module name, so it must be NAME.mpy with NAME "
+                                          "a Python identifier")
+    c.add_argument("--format", choices=("uml", "mpy"),
+                   help="uml: the blob; mpy: a MicroPython module holding it (default: mpy if the output "
+                        "ends in .mpy, else uml)")
     c.set_defaults(func=cmd_convert)
 
     q = sub.add_parser("quantize", help="quantize a float Keras model to an int8 .tflite (needs TensorFlow)",

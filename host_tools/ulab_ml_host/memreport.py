@@ -85,7 +85,56 @@ def render(data: list[dict]) -> str:
             f"{ram['ram']:,} | {info['weights_bytes']:,} |")
     lines += ["", "All figures in bytes. `ulab-ml inspect MODEL` prints the same for any model, and "
               "`ulab-ml inspect MODEL --plot plan.png` draws where the arena's peak is.", ""]
+    lines += modes_section()
     return "\n".join(lines)
+
+
+def modes_section() -> list[str]:
+    """docs/MEMORY.md's "Where the weights live": the three weights modes, and frozen models."""
+    return [
+        "## Where the weights live: ram, inplace, stream",
+        "",
+        "`Model.load` reports the mode it used in `model.mode`; the table's columns are the heap each one keeps.",
+        "",
+        "- **ram** (*in RAM*): `Model.load(\"m.uml\")` reads the file into one bytearray. Automatic for a path "
+        "when the blob and the arena fit three quarters of the free heap.",
+        "- **stream** (*streamed*): `Model.load(\"m.uml\", \"stream\")` keeps the weights in the file and reads "
+        "them op by op into one buffer during `infer()`. Automatic for a path that does not fit in RAM.",
+        "- **inplace** (*RAM in place*): `Model.load(buffer)` uses a blob where it lies, with no copy. The heap "
+        "then holds only the arena, output buffer, engine state and the Model's objects; the weights stay "
+        "where the buffer is:",
+        "  - **frozen into the firmware**: `ulab-ml convert m.tflite -o kws_model.mpy` writes a module holding "
+        "the blob as `MODEL = b'...'` (with `SOURCE`, the .tflite's name, and `ARENA_SIZE`). Freezing it "
+        "(manifest `freeze(\"DIR\", \"kws_model.mpy\")`; mpy-tool freezes a .mpy as it is) makes MODEL a bytes "
+        "object in the firmware's flash, and `import kws_model; m = Model.load(kws_model)` costs the heap a "
+        "module object (80 bytes measured on qemu-m0) besides the *RAM in place* figure.",
+        "  - **a ROMFS image** (MicroPython 1.25's `vfs.VfsRom`): `memoryview(open(\"/rom/m.uml\", \"rb\"))`, or "
+        "the .mpy module imported from the image: 1.25 references a ROMFS .mpy's bytes constants where they "
+        "lie (128 bytes of heap for the import, measured on qemu-m0).",
+        "  - **a .mpy copied to a filesystem** and imported: the import reads MODEL into one bytes object in RAM "
+        "(the blob's size) and `Model.load` uses that copy in place, so `mode` says `\"inplace\"` but the RAM "
+        "is the *in RAM* figure, as for a .uml in ram mode.",
+        "",
+        "**Alignment.** The blob must start on a 4-byte boundary to be used in place; `Model.load` copies an "
+        "unaligned buffer into RAM once (`mode == \"ram\"`) rather than fail. The converter puts MODEL's data at "
+        "a 16-byte offset of the .mpy (padding the length field), which keeps it aligned in a ROMFS image "
+        "that aligns file data, as `qemu.py`'s images do. A frozen bytes object is a C string constant in the "
+        "firmware, and GCC for ARM word-aligns those only when not optimizing for size: at `-Os`, the default "
+        "of most ports (stm32; rp2's MinSizeRel), a frozen MODEL may start at any byte and is then copied. "
+        "Compile the frozen modules' data with `-O2` (`$(BUILD)/frozen_content.o: COPT += -O2` in a make "
+        "port's `mpconfigboard.mk`, as `scripts/build_qemu_boards.sh` does for the test firmware; "
+        "frozen_content.c is data only, so this costs at most 3 bytes of padding per frozen object; CMake "
+        "ports such as rp2 would set the same option on frozen_content.c, not tried here) "
+        "and check `m.mode == \"inplace\"` on the board.",
+        "",
+        "`tests/test_frozen.py` builds a qemu-m0 firmware with mlperf_vww_mobilenet and tflm_person_detection "
+        "frozen in and checks, in one boot, that each loads `\"inplace\"` from the firmware's flash, that "
+        "import and load together take the arena plus less than 1 KB of heap (592 bytes measured), and that "
+        "the golden inputs give TensorFlow Lite Micro's outputs bit for bit; likewise for the person "
+        "model's .mpy imported from the ROMFS image, and on the unix port for a converted .mpy imported "
+        "from a directory.",
+        "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
