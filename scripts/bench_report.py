@@ -5,8 +5,9 @@ models on qemu-m4 and qemu-m0, beside the CMSIS-NN (and emlearn) anchor figures.
     .venv/bin/python scripts/bench_report.py [--models DIR] [--out docs/BENCHMARKS.md]
                                              [--chart docs/benchmarks.png]
 
-Writes docs/BENCHMARKS.md and docs/benchmarks.png. One QEMU boot per board runs every model
-(both boards in parallel); about a minute in all. Rerun it after changing kernels.
+Writes docs/BENCHMARKS.md and docs/benchmarks.png. One QEMU boot per board runs every model,
+and one more boot of qemu-m0 the shared models with their weights streamed from a file (the
+three in parallel); about a minute in all. Rerun it after changing kernels.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ sys.path.insert(0, str(ROOT))  # for tests.bench (the single-layer models)
 from tests.bench.layers import LAYERS, SEED, build_layers  # noqa: E402
 from ulab_ml_host import bench  # noqa: E402
 from ulab_ml_host.bench import BenchResult  # noqa: E402
+from ulab_ml_host.cli import describe  # noqa: E402
 from ulab_ml_host.convert import convert  # noqa: E402
 
 TARGETS = ("qemu-m4", "qemu-m0")
+STREAM_TARGET = "qemu-m0"   # where the streamed mode's extra cost is measured
 ANCHOR_CPU = {"qemu-m4": "Cortex-M4", "qemu-m0": "Cortex-M0+"}
 
 
@@ -95,11 +98,15 @@ def layer_models() -> list[tuple[str, bytes]]:
     return [(key, convert(tfl).blob) for key, tfl in build_layers().items()]
 
 
-def run_all(models: list[tuple[str, bytes]]) -> dict[str, dict[str, BenchResult]]:
-    """target -> model name -> result; one boot per board, boards in parallel."""
-    with ThreadPoolExecutor(len(TARGETS)) as pool:
+def run_all(models: list[tuple[str, bytes]],
+            streamed: list[tuple[str, bytes]]) -> tuple[dict[str, dict[str, BenchResult]], dict[str, BenchResult]]:
+    """(target -> model name -> result, weights in place; model name -> result on STREAM_TARGET
+    with the weights streamed): one boot per board and one for the streamed run, in parallel."""
+    with ThreadPoolExecutor(len(TARGETS) + 1) as pool:
         futures = {t: pool.submit(bench.bench_models, t, models) for t in TARGETS}
-        return {t: {r.name: r for r in f.result()} for t, f in futures.items()}
+        stream = pool.submit(bench.bench_models, STREAM_TARGET, streamed, mode="stream")
+        return ({t: {r.name: r for r in f.result()} for t, f in futures.items()},
+                {r.name: r for r in stream.result()})
 
 
 # --- rendering ------------------------------------------------------------------------------------
@@ -135,7 +142,45 @@ def _layer_value(r: BenchResult) -> int | None:
     return r.layers[0].kernel_instructions
 
 
-def render(res: dict[str, dict[str, BenchResult]], shared: list[str], chart: str) -> str:
+def render_streamed(inplace: dict[str, BenchResult], streamed: dict[str, BenchResult], shared: list[str]) -> list[str]:
+    """The streamed mode's extra cost per inference on STREAM_TARGET, beside the weights in place."""
+    t = STREAM_TARGET
+    lines = [
+        f"## Streamed weights: the extra cost per inference ({t})",
+        "",
+        f"Instructions per inference on {t} with the weights in place (the figures above) and streamed: "
+        "`Model.load(path, \"stream\")` on the model file in the board's littlefs filesystem, as on an "
+        "RP2040's flash, so every `infer()` reads each op's weights from the file into one buffer (the "
+        "file system's reads are in the count). *Bytes read* per inference is what `ulab-ml inspect` "
+        "reports as `stream_bytes_per_inference` (the board reported the same); *per byte* is the difference "
+        "divided by it. `ulab-ml bench MODEL --target qemu-m0 --mode stream` gives the same for any model.",
+        "",
+    ]
+    if not shared:
+        return lines + ["No shared models were found (`--models DIR`, default `../shared/models`), so there is "
+                        "nothing to compare here.", ""]
+    lines += [
+        "| model | bytes read | buffer | in place | streamed | difference | per byte |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in shared:
+        a, s = inplace[name], streamed[name]
+        if s.error or s.instructions is None or a.instructions is None:
+            err = (s.error or a.error or "no figure").replace("|", "/")
+            lines.append(f"| `{name}` | - | - | {_n(a.instructions)} | not measured: {err} | - | - |")
+            continue
+        diff = s.instructions - a.instructions
+        read = s.stream_bytes_per_inference or 0
+        per_byte = f"{diff / read:.2f}" if read else "-"
+        lines.append(f"| `{name}` | {read:,} | {s.stream_buffer_bytes:,} | {a.instructions:,} | "
+                     f"{s.instructions:,} | {diff:+,} ({diff / a.instructions:+.1%}) | {per_byte} |")
+    lines += ["", "Figures in instructions (not cycles), bytes read in bytes. A model whose streamed load "
+              f"does not fit {t}'s heap (the tables, one weights buffer and the arena) is not measured.", ""]
+    return lines
+
+
+def render(res: dict[str, dict[str, BenchResult]], shared: list[str], chart: str,
+           streamed: dict[str, BenchResult] | None = None) -> str:
     m4, m0 = res["qemu-m4"], res["qemu-m0"]
     any_r = next(iter(m4.values()))
     meth = {t: next(iter(res[t].values())).method for t in TARGETS}
@@ -143,7 +188,8 @@ def render(res: dict[str, dict[str, BenchResult]], shared: list[str], chart: str
         "# Benchmarks: instructions per inference (qemu-m4, qemu-m0)",
         "",
         "Generated by `.venv/bin/python scripts/bench_report.py` (one command, about a minute: one QEMU "
-        "boot per board, the two boards in parallel). Rerun it after changing kernels. All figures are "
+        "boot per board and one more of qemu-m0 with streamed weights, in parallel). Rerun it after changing "
+        "kernels. All figures are "
         "**instructions** executed by the emulated CPU, not cycles: QEMU models no pipeline, wait states or "
         "memory latency. `ulab-ml bench MODEL --target qemu-m4|qemu-m0 [--json]` gives the same figures for "
         "any model.",
@@ -233,6 +279,9 @@ def render(res: dict[str, dict[str, BenchResult]], shared: list[str], chart: str
             cells += [_n(ours), ipm, f"{a.ref[t]:,}", _ratio(ours, a.ref[t]), _goal_cell(ours, a, t),
                       _n(r.instructions)]
         lines.append("| " + " | ".join(cells) + " |")
+
+    if streamed is not None:
+        lines += [""] + render_streamed(m0, streamed, shared)[:-1]
 
     lines += [
         "",
@@ -382,7 +431,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     shared = shared_models(args.models)
     layers = layer_models()
-    res = run_all(shared + layers)
+    res, streamed = run_all(shared + layers, shared)
+    for name, blob in shared:  # the board read what ulab-ml inspect says it reads
+        s = streamed[name]
+        want = describe(blob)["stream_bytes_per_inference"]
+        if s.error is None and s.stream_bytes_per_inference != want:
+            raise SystemExit(f"{name}: the board read {s.stream_bytes_per_inference} bytes per inference "
+                             f"streamed, ulab-ml inspect says {want}")
     for t in TARGETS:  # blob sizes for the load table
         for name, blob in shared:
             res[t][name].method = dict(res[t][name].method, blob_bytes=len(blob))
@@ -392,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         chart_ref = str(args.chart.resolve().relative_to(args.out.resolve().parent))
     except ValueError:
         chart_ref = str(args.chart)
-    args.out.write_text(render(res, [n for n, _ in shared], chart_ref))
+    args.out.write_text(render(res, [n for n, _ in shared], chart_ref, streamed))
     print(f"{args.out}, {args.chart}: {len(shared)} models and {len(layers)} layers on "
           f"{', '.join(TARGETS)} in {seconds:.0f} s")
     return 0

@@ -32,12 +32,22 @@ one, and no figure depends on the heap's state. (Model.infer's frame is larger t
 words MicroPython keeps on the C stack, so an unlocked call allocates it on the heap, at a cost
 that depends on fragmentation; locked, it falls back to the C stack.)
 
-What is measured, per model (weights used in place from the ROMFS image in flash, as a model
-frozen into a board's ROMFS; the model is loaded once; a seeded random input):
+What is measured, per model (the model is loaded once; a seeded random input), in one of three
+weights modes (``--mode``; ``weights_mode`` in the JSON):
 
-- ``load_instructions``: ``Model.load(memoryview(file), "inplace")`` (parse, validate, CRC of
-  the whole blob, allocation of the arena and state; not heap-locked, so it can differ by a few
-  hundred instructions between a single-model run and a batch).
+- ``inplace`` (default): the weights used where they lie in the ROMFS image in flash, as a model
+  frozen into a board's ROMFS: ``Model.load(memoryview(file), "inplace")``;
+- ``ram``: the model file copied to the board's littlefs filesystem first (as a model file on an
+  RP2040's flash), then ``Model.load(path, "ram")`` reads it into one bytearray;
+- ``stream``: the same file, ``Model.load(path, "stream")``: every ``infer()`` reads each op's
+  weights from the file into one buffer (littlefs reads included in the count);
+  ``stream_bytes_per_inference`` is the bytes it reads per inference (the device's
+  ``Model.stream_bytes_per_infer``, as ``ulab-ml inspect`` reports), ``stream_buffer_bytes``
+  the buffer's size. No per-layer figures in this mode (``run_op`` needs the weights in memory).
+
+- ``load_instructions``: ``Model.load`` (parse, validate, CRC of the whole blob, allocation of
+  the arena and state, and reading the file in ram/stream mode; not heap-locked, so it can
+  differ by a few hundred instructions between a single-model run and a batch).
 - ``instructions``: one ``model.infer(x)`` call (what a user calls), the second of two calls
   (``first_instructions`` is the first, a few hundred instructions more).
 - per layer, ``instructions``: the native ``run_op(state, blob, arena, i, ...)`` call for op i
@@ -119,7 +129,8 @@ def ticks_to_instructions(ticks: int, counter: Counter, shift: int = ICOUNT_SHIF
 #   ULBM-CAL <ticks spin(1)> <ticks spin(N)> <ticks empty>
 #   ULBM-NULL <null1|null3> <ticks empty> <ticks infer()> <ticks run_op of null3's op 0 (copying
 #             the input in), op 1, op 2 (copying the output out)> (x3 each)
-#   per model k: ULBM-LOAD k <ticks empty> <ticks load> <mode>
+#   per model k: ULBM-LOAD k <ticks empty> <ticks load> <mode> <stream bytes per inference>
+#                <stream buffer bytes>
 #                ULBM-INFER k <ticks first> <ticks second> <CRC-32 of the output>
 #                ULBM-OP k i <ticks>           (per op)
 #                ULBM-OPK k i <ticks>          (op 0 and maybe the last again, without copies)
@@ -128,6 +139,7 @@ def ticks_to_instructions(ticks: int, counter: Counter, shift: int = ICOUNT_SHIF
 #   ULBM-DONE <heap free>
 BENCH_RUNNER = """
 import gc
+import os
 import micropython
 from array import array
 from micropython import heap_lock, heap_unlock
@@ -210,9 +222,9 @@ def t_infer(m, x):
     return _d()
 
 
-def t_load(src):
+def t_load(src, mode):
     stamp(T, 0)
-    m = Model.load(src, "inplace")
+    m = Model.load(src, mode)
     stamp(T, 1)
     return m, _d()
 
@@ -222,7 +234,7 @@ def _free():
     return gc.mem_free()
 
 
-def run(root, kind, nops, cal_n):
+def run(root, kind, nops, cal_n, mode):
     global stamp, K
     if kind == 1:
         import machine
@@ -248,7 +260,9 @@ def run(root, kind, nops, cal_n):
     x = memoryview(xf)[:4]
     for name in ("null1", "null3"):
         mf = open("%s/%s.uml" % (root, name), "rb")
-        m, _ = t_load(memoryview(mf))
+        # in RAM mode, the do-nothing models' blobs are bytearrays too (as the measured models'):
+        # the native module's buffer access costs a few instructions more than a memoryview's
+        m, _ = t_load(memoryview(mf), "ram" if mode == "ram" else "inplace")
         run_op = m._nat.run_op
         for _ in range(3):
             e = t_empty()
@@ -264,14 +278,22 @@ def run(root, kind, nops, cal_n):
     x = xf = None
     for k in range(len(nops)):
         m = f = fi = x = src = None
+        path = "%s/m%d.uml" % (root, k)
         gc.collect()
         try:
-            f = open("%s/m%d.uml" % (root, k), "rb")
-            src = memoryview(f)
+            if mode == "inplace":
+                f = open(path, "rb")
+                src = memoryview(f)
+            else:
+                # The model file on the board's littlefs filesystem, as on a real board's flash.
+                src = "/ulml_bench_m%d.uml" % k
+                with open(path, "rb") as r:
+                    with open(src, "wb") as w:
+                        w.write(memoryview(r))
             gc.collect()
             e = t_empty()
-            m, ld = t_load(src)
-            print("ULBM-LOAD", k, e, ld, m.mode)
+            m, ld = t_load(src, mode)
+            print("ULBM-LOAD", k, e, ld, m.mode, m.stream_bytes_per_infer, m.stream_buffer_bytes)
             nb = m.input_bytes
             fi = open("%s/i%d.bin" % (root, k), "rb")
             xb = None
@@ -285,6 +307,8 @@ def run(root, kind, nops, cal_n):
             b = t_infer(m, x)
             print("ULBM-INFER", k, a, b, m._nat.crc32(m._out, 0))
             n, in_off, rerun_last = nops[k]
+            if m.mode == "stream":
+                n = 0  # run_op needs the weights in memory: no per-layer figures
             st = m._state
             bl = m._blob
             ar = m._arena
@@ -307,12 +331,18 @@ def run(root, kind, nops, cal_n):
                 elif i == n - 1 and rerun_last:
                     c = t_call6(run_op, st, bl, ar, i, None, None)
                     print("ULBM-OPK", k, i, c)
-            print("ULBM-LOUT", k, m._nat.crc32(out, 0))
+            if n:
+                print("ULBM-LOUT", k, m._nat.crc32(out, 0))
             print("ULBM-OK", k)
         except Exception as ex:
             print("ULBM-ERR", k, type(ex).__name__, ex)
         if m is not None:
             m.close()
+        if mode != "inplace":
+            try:
+                os.remove("/ulml_bench_m%d.uml" % k)
+            except OSError:
+                pass
         m = f = fi = x = xb = src = st = bl = ar = out = run_op = None
     print("ULBM-DONE", _free())
 """
@@ -351,6 +381,8 @@ class BenchResult:
     run_op_call_instructions: int | None = None   # a do-nothing run_op call (subtracted from each layer)
     error_bound_instructions: int = 0
     weights_mode: str = "inplace"
+    stream_bytes_per_inference: int | None = None  # streamed mode: weight bytes read from the file per infer()
+    stream_buffer_bytes: int | None = None         # streamed mode: the weights buffer
     error: str | None = None
     method: dict = field(default_factory=dict)
 
@@ -438,6 +470,8 @@ def _describe(blob_bytes: bytes) -> dict:
 class _Raw:
     load: tuple[int, int] | None = None      # (empty ticks, load ticks)
     mode: str = ""
+    stream_bytes: int = 0
+    stream_buffer: int = 0
     infer: tuple[int, int] | None = None
     out_infer: str = ""
     out_layers: str = ""
@@ -447,7 +481,7 @@ class _Raw:
     error: str | None = None
 
 
-def _boot(board: qemu.QemuBoard, counter: Counter, models: list[tuple[str, bytes]], seed: int,
+def _boot(board: qemu.QemuBoard, counter: Counter, models: list[tuple[str, bytes]], seed: int, mode: str,
           tmp: Path, timeout: float, idle_timeout: float) -> tuple[dict[int, _Raw], dict]:
     """One QEMU boot benchmarking `models`; raw tick counts per model and the boot's calibration."""
     files: dict[str, bytes | dict] = {
@@ -483,7 +517,7 @@ def _boot(board: qemu.QemuBoard, counter: Counter, models: list[tuple[str, bytes
                   f"vfs.mount(vfs.VfsRom(uctypes.bytearray_at({board.romfs_addr:#x}, {len(image)})), '/rom')\n"
                   f"sys.path.insert(0, '/rom')\n"
                   f"import ulml_bench\n"
-                  f"ulml_bench.run('/rom', {counter.kind}, {nops!r}, {CALIBRATION_ITERATIONS})\n")
+                  f"ulml_bench.run('/rom', {counter.kind}, {nops!r}, {CALIBRATION_ITERATIONS}, {mode!r})\n")
         s.write(script.encode() + b"\x04")
         s.read_until(b"OK", deadline, 30, "starting the bench runner")
         current = "while loading ulab_ml"
@@ -504,6 +538,7 @@ def _boot(board: qemu.QemuBoard, counter: Counter, models: list[tuple[str, bytes
                 elif tag == "ULBM-LOAD":
                     k = int(p[1])
                     raw[k].load, raw[k].mode = (int(p[2]), int(p[3])), p[4]
+                    raw[k].stream_bytes, raw[k].stream_buffer = int(p[5]), int(p[6])
                     current = f"while running {models[k][0]}"
                 elif tag == "ULBM-INFER":
                     k = int(p[1])
@@ -561,11 +596,22 @@ def _check_calibration(board: qemu.QemuBoard, counter: Counter, cal: dict) -> di
             "heap_free": cal.get("heap_free")}
 
 
-def bench_models(target: str, models: list[tuple[str, bytes]], *, seed: int = 0,
+WEIGHTS = {
+    "inplace": "in place (ROMFS image in the board's flash/memory, Model.load(memoryview(file), 'inplace'))",
+    "ram": "in RAM (the model file on the board's littlefs, Model.load(path, 'ram'))",
+    "stream": "streamed (the model file on the board's littlefs, Model.load(path, 'stream'): each infer() "
+              "reads every op's weights from the file)",
+}
+
+
+def bench_models(target: str, models: list[tuple[str, bytes]], *, seed: int = 0, mode: str = "inplace",
                  timeout: float = 1800.0, idle_timeout: float = 600.0) -> list[BenchResult]:
-    """Benchmark (name, blob) pairs on a QEMU board in one boot (more if the image area is full)."""
+    """Benchmark (name, blob) pairs on a QEMU board in one boot (more if the image area is full),
+    weights in `mode`: "inplace" (default), "ram" or "stream"."""
     if target not in BENCH_TARGETS:
         raise ValueError(f"bench runs on {', '.join(BENCH_TARGETS)} (got {target!r})")
+    if mode not in WEIGHTS:
+        raise ValueError(f"weights mode must be one of {', '.join(WEIGHTS)} (got {mode!r})")
     board = qemu.load_board(target)
     qemu.ensure_built(board)
     counter = COUNTERS[board.machine]
@@ -576,7 +622,7 @@ def bench_models(target: str, models: list[tuple[str, bytes]], *, seed: int = 0,
         "icount_shift": ICOUNT_SHIFT,
         "counter": counter.description,
         "ticks_per_instruction": float(ticks_per_instruction(counter)),
-        "weights": "in place (ROMFS image in the board's flash/memory, Model.load(memoryview(file), 'inplace'))",
+        "weights": WEIGHTS[mode],
         "input_seed": seed,
         "firmware_sha256": hashlib.sha256(board.firmware.read_bytes()).hexdigest()[:16],
         "natmod_sha256": hashlib.sha256(board.natmod.read_bytes()).hexdigest()[:16],
@@ -594,11 +640,11 @@ def bench_models(target: str, models: list[tuple[str, bytes]], *, seed: int = 0,
     for batch in batches:
         sub = [models[k] for k in batch]
         with tempfile.TemporaryDirectory(prefix=f"ulab_ml_bench_{target}_") as tmpdir:
-            raw, cal = _boot(board, counter, sub, seed, Path(tmpdir), timeout, idle_timeout)
+            raw, cal = _boot(board, counter, sub, seed, mode, Path(tmpdir), timeout, idle_timeout)
         c = _check_calibration(board, counter, cal)
         m = dict(method, empty_measurement_instructions=c["empty"], calibration_loop_instructions=c["calibration_loop"])
         for j, k in enumerate(batch):
-            per_model[k] = _result(models[k], target, cpu, counter, raw[j], c, m)
+            per_model[k] = _result(models[k], target, cpu, counter, raw[j], c, m, mode)
     return [per_model[k] for k in range(len(models))]
 
 
@@ -613,10 +659,10 @@ def _plain(x: Fraction | int) -> int | float:
 
 
 def _result(model: tuple[str, bytes], target: str, cpu: str, counter: Counter, r: _Raw, c: dict,
-            method: dict) -> BenchResult:
+            method: dict, mode: str = "inplace") -> BenchResult:
     name, blob = model
     info = _describe(blob)
-    res = BenchResult(name=name, target=target, cpu=cpu, macs=int(info["macs"]), method=method,
+    res = BenchResult(name=name, target=target, cpu=cpu, macs=int(info["macs"]), method=method, weights_mode=mode,
                       call_instructions=_plain(c["infer_call"]), dispatch_instructions=_plain(c["dispatch"]),
                       run_op_call_instructions=c["run_op_call"])
 
@@ -626,12 +672,20 @@ def _result(model: tuple[str, bytes], target: str, cpu: str, counter: Counter, r
     if r.load is not None:
         res.load_instructions = ins(r.load[1]) - ins(r.load[0])
         res.weights_mode = r.mode
+        if r.mode == "stream":
+            res.stream_bytes_per_inference, res.stream_buffer_bytes = r.stream_bytes, r.stream_buffer
     if r.error is not None or not r.ok or r.infer is None:
         res.error = r.error or "the bench runner stopped before this model finished"
         return res
     empty = c["empty"]
     res.first_instructions = ins(r.infer[0]) - empty
     res.instructions = ins(r.infer[1]) - empty
+    if res.macs:
+        res.instructions_per_mac = round(res.instructions / res.macs, 3)
+    if r.mode == "stream":  # no per-layer run (run_op needs the weights in memory), and the
+        # do-nothing models' fixed costs are those of a model in memory: not given
+        res.call_instructions = res.dispatch_instructions = res.run_op_call_instructions = None
+        return res
     if r.out_infer != r.out_layers:
         res.error = "the per-layer run gave a different output than infer()"
     last = len(info["ops"]) - 1
@@ -647,8 +701,6 @@ def _result(model: tuple[str, bytes], target: str, cpu: str, counter: Counter, r
     res.overhead_instructions = res.instructions - res.layers_sum
     res.residual_instructions = _plain(res.instructions - res.layers_sum - c["infer_call"]
                                        - len(res.layers) * c["dispatch"])
-    if res.macs:
-        res.instructions_per_mac = round(res.instructions / res.macs, 3)
     return res
 
 
@@ -673,6 +725,10 @@ def format_result(r: BenchResult) -> str:
     per_mac = f", {r.instructions_per_mac:.2f} instructions/MAC" if r.instructions_per_mac else ""
     lines.append(f"instructions per inference (one infer() call): {r.instructions:,}  "
                  f"({r.macs:,} MACs{per_mac}; first call after load {r.first_instructions:,})")
+    if r.weights_mode == "stream":
+        lines.append(f"weights streamed from the file: {r.stream_bytes_per_inference:,} bytes read per inference "
+                     f"into a {r.stream_buffer_bytes:,}-byte buffer (no per-layer figures in streamed mode)")
+        return "\n".join(lines)
     lines.append(f"{'#':>3}  {'op':<18} {'output':<18} {'MACs':>11} {'instructions':>13} {'instr/MAC':>9}")
     for layer in r.layers:
         ipm = f"{layer.instructions_per_mac:.2f}" if layer.instructions_per_mac is not None else "-"

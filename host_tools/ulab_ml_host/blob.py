@@ -96,16 +96,67 @@ def parse_blob(data: bytes) -> Blob:
     return Blob((vmaj, vmin), size, arena, c_off, c_size, tensors, ops, list(io[:n_in]), list(io[n_in:]))
 
 
-# Engine state on a 32-bit board (sizeof(uml_model_t) with 4-byte pointers), in bytes.
-STATE_BYTES_32BIT = 88
+# What a loaded Model keeps on MicroPython's heap (ulab_ml/__init__.py's Model.load), block for
+# block. MicroPython's GC hands out blocks of 4 words (16 bytes on a 32-bit board, 32 on a
+# 64-bit port such as the unix one), so every allocation is rounded up to whole blocks.
+# docs/MEMORY.md ("What Model.load allocates") explains each term; tests/test_heap.py measures
+# them (gc.mem_alloc()) on the unix port, qemu-m0 and qemu-m4, with the native module.
+GC_BLOCK_WORDS = 4
+# Engine state: sizeof(uml_model_t) (natmod/engine/uml.h) with 4-byte / 8-byte pointers.
+STATE_BYTES = {4: 88, 8: 152}
+STATE_BYTES_32BIT = STATE_BYTES[4]
+# Attributes a Model instance sets on itself (its attribute table grows through MicroPython's
+# hash table sizes 2, 4, ..., 17, 23, 29, ... and only when full: 22 or 23 attributes take 23
+# slots of 2 words).
+MODEL_ATTRIBUTES = {"ram": 22, "inplace": 22, "stream": 23}
+_MAP_SIZES = (0, 2, 4, 6, 8, 10, 12, 17, 23, 29, 37, 47, 59, 73, 97, 127)
+# Model.backend, "native-<arch>": the longest, "native-armv7emsp", is 16 characters.
+BACKEND_NAME_MAX = 16
+# The open file of a streamed model: the filesystem's file object. The allowance is littlefs v2
+# on an RP2040 (MicroPython's rp2 port mounts VfsLfs2(progsize=256): a 1,024-byte per-file cache
+# inside a 124-byte file object), the largest of the usual ones: ROMFS's (VfsRom) is 16 bytes,
+# littlefs with the default 128-byte cache 252 (qemu boards), FAT's (FF_FS_TINY) has no cache.
+STREAM_FILE_BYTES_32BIT = 124 + 1024
 
 
-def ram_per_mode(blob: Blob) -> dict[str, int]:
-    """Bytes of heap a loaded model takes on a 32-bit board, per weights mode (buffers only;
-    the Model object and its attributes add a few hundred bytes of Python objects)."""
-    base = blob.arena_size + blob.output.nbytes + STATE_BYTES_32BIT
+def map_slots(n: int) -> int:
+    """Slots of a MicroPython hash table (an instance's attributes) holding n entries."""
+    return next(s for s in _MAP_SIZES if s >= n)
+
+
+def ram_per_mode(blob: Blob, word_bytes: int = 4, file_object_bytes: int = STREAM_FILE_BYTES_32BIT) -> dict[str, int]:
+    """Bytes of heap a loaded model keeps, per weights mode: everything Model.load allocates and
+    keeps (its buffers, the Model object and its attributes, the open file of a streamed model),
+    in the GC's blocks. An upper bound: the backend name is counted at its longest, and the
+    streamed model's file object as file_object_bytes (default: littlefs on an RP2040; ROMFS's
+    is 16 bytes, the unix port's 16 bytes of 8-byte words). Defaults: a 32-bit board;
+    word_bytes=8 gives a 64-bit port's figures (the unix port). Temporary objects Model.load
+    drops again are not counted (docs/MEMORY.md, "What Model.load allocates")."""
+    w = word_bytes
+    block = GC_BLOCK_WORDS * w
+
+    def heap(n: int) -> int:  # one allocation of n bytes, in whole blocks
+        return max(1, -(-n // block)) * block
+
+    def buffer(n: int) -> int:  # a bytearray or array: its object (4 words) and its items
+        return heap(4 * w) + heap(n)
+
+    def objects(mode: str) -> int:  # the Model instance and the Python objects it keeps
+        return (heap(4 * w)                                # the instance (type, attribute map)
+                + heap(2 * w * map_slots(MODEL_ATTRIBUTES[mode]))  # its attribute table
+                + heap((2 + (5 if mode == "stream" else 3)) * w)    # the context tuple passed to run()
+                + heap((2 + len(blob.input.shape)) * w)    # input_shape
+                + heap((2 + len(blob.output.shape)) * w)   # output_shape
+                + 2 * heap(2 * w)                          # input_scale, output_scale (floats)
+                + heap(4 * w) + heap(BACKEND_NAME_MAX + 1))  # backend (str object and its bytes)
+
+    def base(mode: str) -> int:  # state, arena, output buffer and objects: every mode
+        return (objects(mode) + buffer(STATE_BYTES[w]) + buffer(blob.arena_size or 16)
+                + buffer(blob.output.nbytes))
+
     return {
-        "ram": blob.size + base,
-        "inplace": base,
-        "stream": blob.const_off + max(blob.max_const_span, 256) + base,
+        "ram": base("ram") + buffer(blob.size),
+        "inplace": base("inplace"),
+        "stream": (base("stream") + buffer(blob.const_off) + buffer(max(blob.max_const_span, 256))
+                   + heap(file_object_bytes)),
     }

@@ -244,7 +244,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     except BlobError as exc:
         raise CliError(f"{args.model}: {exc}") from exc
     try:
-        (result,) = bench_models(args.target, [(args.model, blob_bytes)], seed=args.seed)
+        (result,) = bench_models(args.target, [(args.model, blob_bytes)], seed=args.seed, mode=args.mode)
     except TargetError as exc:
         raise CliError(f"target {args.target}: {exc}", EXIT_TARGET_DIED) from exc
     if args.json:
@@ -377,6 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="QEMU board (default: qemu-m4)")
     bn.add_argument("--json", action="store_true", help="print one JSON object")
     bn.add_argument("--seed", type=int, default=0, help="seed of the random input (default: 0)")
+    bn.add_argument("--mode", default="inplace", choices=("inplace", "ram", "stream"),
+                    help="weights mode: inplace (used where they lie in the board's ROMFS image; default), "
+                         "ram or stream (the model file on the board's littlefs, read into RAM at load, or "
+                         "read op by op during every infer(): the streamed cost, no per-layer figures)")
     bn.set_defaults(func=cmd_bench)
 
     from .fit import boards_help

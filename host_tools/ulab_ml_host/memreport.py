@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import blob as B
 from .cli import describe
 from .convert import convert
 
@@ -57,10 +58,11 @@ def render(data: list[dict]) -> str:
         "are its host interpreter's `print_allocations()` (x86-64, reference kernels): *head* is the",
         "planned activation memory, *total* adds the persistent tail (tensor structs, per-channel",
         "requantization data, node structs). Ours: *arena* is the planned activation memory",
-        "(activations and op scratch); *RAM in place* is what a loaded model takes on a 32-bit board",
-        "with the weights left in flash (arena + output buffer + 84-byte engine state), *streamed*",
-        "adds the model's tables and one weights buffer, *in RAM* adds the whole blob. Python objects",
-        "of the Model add a few hundred bytes to each. Goals (issue 4): arena <= TFLM head, and RAM",
+        "(activations and op scratch); *RAM in place* is the heap a loaded model keeps on a 32-bit",
+        f"board with the weights left in flash (arena, output buffer, {B.STATE_BYTES_32BIT}-byte engine state and the",
+        "Model's Python objects, in the GC's 16-byte blocks), *streamed* adds the model's tables, one",
+        "weights buffer and the open model file, *in RAM* adds the whole blob: `ulab-ml inspect`'s",
+        "figures, which the section below details. Goals (issue 4): arena <= TFLM head, and RAM",
         "(in place) <= 0.8 x TFLM total.",
         "",
         "| model | TFLM head | ours: arena | arena goal | TFLM total | ours: RAM in place | 0.8 x TFLM total | "
@@ -85,8 +87,83 @@ def render(data: list[dict]) -> str:
             f"{ram['ram']:,} | {info['weights_bytes']:,} |")
     lines += ["", "All figures in bytes. `ulab-ml inspect MODEL` prints the same for any model, and "
               "`ulab-ml inspect MODEL --plot plan.png` draws where the arena's peak is.", ""]
+    lines += load_section()
     lines += modes_section()
     return "\n".join(lines)
+
+
+def load_section() -> list[str]:
+    """docs/MEMORY.md's "What Model.load allocates": the terms of blob.ram_per_mode."""
+    w = 4
+    block = B.GC_BLOCK_WORDS * w
+
+    def blk(n: int) -> int:
+        return max(1, -(-n // block)) * block
+
+    slots = B.map_slots(max(B.MODEL_ATTRIBUTES.values()))
+    name = blk(B.BACKEND_NAME_MAX + 1)
+    short = name - blk(len("native-armv6m") + 1)
+    file_obj = blk(B.STREAM_FILE_BYTES_32BIT)
+    return [
+        "## What Model.load allocates",
+        "",
+        "Everything `Model.load` keeps on the MicroPython heap with the native module, on a 32-bit board. "
+        "MicroPython's GC hands "
+        f"out blocks of {B.GC_BLOCK_WORDS} words ({block} bytes), so every allocation is rounded up to whole blocks, "
+        f"written [n] below; a bytearray or array is a {4 * w}-byte object plus its items. The sum is "
+        "`blob.ram_per_mode`, what `ulab-ml inspect --json` reports as `ram_bytes` and this page's table "
+        "shows, per weights mode:",
+        "",
+        "| what | bytes | modes |",
+        "|---|---|---|",
+        f"| engine state (`uml_model_t`) | 16 + [{B.STATE_BYTES_32BIT}] = {16 + blk(B.STATE_BYTES_32BIT)} | all |",
+        "| arena (bytearray) | 16 + [arena bytes] (an empty arena takes 16) | all |",
+        "| output buffer (array) | 16 + [output bytes] | all |",
+        f"| the Model instance and its attribute table ({B.MODEL_ATTRIBUTES['inplace']} attributes, "
+        f"{B.MODEL_ATTRIBUTES['stream']} streamed: MicroPython's {slots}-slot table of 2 words each) | "
+        f"16 + [{slots} x 8] = {16 + blk(slots * 8)} | all |",
+        "| the context tuple `infer()` passes to the native module | [(2 + 3) x 4] = 32, streamed "
+        "[(2 + 5) x 4] = 32 | all |",
+        "| `input_shape`, `output_shape` (tuples) | [(2 + rank) x 4] each | all |",
+        "| `input_scale`, `output_scale` (float objects) | 16 each | all |",
+        f"| `backend` (a str object and its bytes) | 16 + [{B.BACKEND_NAME_MAX} + 1] = {16 + name}, counted at "
+        "its longest, `native-armv7emsp`; `native-armv6m` and `native-armv7m` take 32 | all |",
+        "| the blob, read into one bytearray | 16 + [blob bytes] | ram |",
+        "| the model's tables (the blob's bytes before its weights) | 16 + [weights offset] | stream |",
+        "| the weights buffer | 16 + [max(largest op's weights, 256)] | stream |",
+        "| the open model file (the filesystem's file object) | "
+        f"[{B.STREAM_FILE_BYTES_32BIT:,}] = {file_obj:,}, counted "
+        "as littlefs on an RP2040 (MicroPython's rp2 port mounts `VfsLfs2(progsize=256)`: a 1,024-byte cache "
+        "in each open file's 124-byte object), the largest usual one; ROMFS's takes 16, littlefs with its "
+        "default 128-byte cache (the QEMU boards) 256, FAT's (`FF_FS_TINY`) has no per-file buffer | stream |",
+        "",
+        "**Measured vs reported.** `tests/test_heap.py` measures what `Model.load` keeps (`gc.mem_alloc()`, "
+        "the GC disabled during the load, then one collection with the model alive) for four models in "
+        "every mode, on qemu-m0 and qemu-m4 (streamed from ROMFS and from littlefs) and on the unix port, "
+        "and asserts measured <= reported and reported - measured = exactly the two allowances: "
+        f"{short} bytes on a board whose backend name is shorter (qemu-m0: `native-armv6m`; 0 on qemu-m4), "
+        f"plus, streamed, {file_obj:,} - the file object measured ({file_obj:,} - 16 from ROMFS, {file_obj:,} - 256 "
+        "from the QEMU boards' littlefs; 0 for littlefs on an RP2040). The unix port is 64-bit: the same "
+        f"terms with 8-byte words (32-byte blocks, a {B.STATE_BYTES[8]}-byte engine state) match it to the byte "
+        "(`ram_per_mode(blob, word_bytes=8, file_object_bytes=16)`). `close()` gives every byte back (tested).",
+        "",
+        "**Temporaries.** `Model.load` also allocates objects it drops before returning: header and op-table "
+        "reads, the tuples the native module describes the model with, and streamed, the list of per-op "
+        "file spans and the views and integers of its CRC and validation passes. Measured on qemu-m0 for "
+        "the shared models that fit: 256 to 896 bytes in place, 128 more in RAM (the file and its "
+        "`stat`), 0.9 to 3 KB streamed (growing by about 70 bytes per op). They are garbage once `load` returns, and "
+        "the GC frees them whenever an allocation needs the room, so they are not in the figures; with "
+        "`gc.disable()` they stay allocated until the next collection. In RAM mode the model file is open "
+        "while it is read (on an RP2040's littlefs, a 1,152-byte file object, freed again).",
+        "",
+        "**infer() allocates nothing**, in any weights mode: `tests/test_heap.py` runs 200 `infer()` calls "
+        "on qemu-m0 and qemu-m4 (with and without `out=`; int8 and float models; ram, inplace, stream from "
+        "ROMFS and from littlefs) with the GC disabled and finds `gc.mem_alloc()`, `gc.mem_free()` and "
+        "`micropython.mem_total()` (bytes ever allocated, which also sees a block freed at once) moving "
+        "exactly as much as across the same loop run 0 times; the loop also runs with the heap locked. "
+        "`tests/test_api.py` does the same on the unix port.",
+        "",
+    ]
 
 
 def modes_section() -> list[str]:
