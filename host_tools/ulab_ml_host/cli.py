@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __doc__ as _pkg_doc  # noqa: F401
+from . import serial_target
 from .blob import Blob, BlobError, parse_blob, ram_per_mode
 from .convert import blob_module, convert
 from .lowering import UnsupportedModel
+from .serial_target import is_serial_port
 from .targets import TARGETS, Job, ModelRejected, TargetError, run_jobs
 from .tflite_reader import TFLiteReadError
 
@@ -138,6 +140,33 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def target_arg(value: str) -> str:
+    """--target: a built-in target or a serial port (a real board, serial_target)."""
+    if value in TARGETS or is_serial_port(value):
+        return value
+    raise argparse.ArgumentTypeError(f"unknown target {value!r}: one of {', '.join(TARGETS)}, or a board's "
+                                     "serial port such as /dev/ttyACM0, /dev/pts/3 or COM3")
+
+
+TARGET_HELP = ("unix (the MicroPython unix port), qemu-m0, qemu-m3, qemu-m4 (emulated boards), or the serial "
+               "port of a board running MicroPython (/dev/ttyACM0, COM3, or a QEMU board's pty from `python -m "
+               "ulab_ml_host.board start`): ulab_ml, the board's native module and the model (as MODEL's name "
+               "with .uml) are copied to it first as by `ulab-ml deploy`, then the inputs go over the "
+               "serial port one at a time (default: unix)")
+
+
+def board_model_name(model: str) -> str:
+    """The model's file name on a serial-port board (as `ulab-ml deploy` names it)."""
+    return Path(model).with_suffix(".uml").name
+
+
+def where(target: str) -> str:
+    """The target for messages: a serial port with the backend its board ran."""
+    if is_serial_port(target) and serial_target.last_runs:
+        return f"{target} ({serial_target.last_runs[-1].backend})"
+    return target
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     blob_bytes = load_blob(Path(args.model))
     try:
@@ -153,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(f"input has shape {list(x.shape)}; the model needs (N, {', '.join(map(str, want))})")
     if x.dtype != np.dtype(blob.input.dtype):
         raise CliError(f"input has dtype {x.dtype}; the model needs {blob.input.dtype}")
-    job = Job(blob_bytes, x, blob.output.dtype, tuple(blob.output.shape))
+    job = Job(blob_bytes, x, blob.output.dtype, tuple(blob.output.shape), name=board_model_name(args.model))
     try:
         (result,) = run_jobs(args.target, [job])
     except TargetError as exc:
@@ -161,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if isinstance(result, ModelRejected):
         raise CliError(f"the device rejected the model or input: {result}")
     np.save(args.output, result)
-    print(f"{args.output}: {len(x)} inferences on {args.target}, output {result.dtype} {list(result.shape)}")
+    print(f"{args.output}: {len(x)} inferences on {where(args.target)}, output {result.dtype} {list(result.shape)}")
     return 0
 
 
@@ -189,7 +218,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise CliError(f"input has shape {list(given.shape)} {given.dtype}; the model needs "
                            f"(N, {', '.join(map(str, shape))}) {dtype}")
         x = np.concatenate([given, x])
-    job = Job(blob_bytes, x, blob.output.dtype, tuple(blob.output.shape))
+    job = Job(blob_bytes, x, blob.output.dtype, tuple(blob.output.shape), name=board_model_name(args.model))
     try:
         (ours,) = run_jobs(args.target, [job])
     except TargetError as exc:
@@ -202,23 +231,42 @@ def cmd_verify(args: argparse.Namespace) -> int:
     expected = expected.reshape(ours.shape)
     diff = np.argwhere(ours != expected)
     if len(diff) == 0:
-        print(f"bit-exact: {len(x)} inputs on {args.target}, {ours.size} output values equal to TensorFlow Lite Micro")
+        print(f"bit-exact: {len(x)} inputs on {where(args.target)}, {ours.size} output values equal to "
+              "TensorFlow Lite Micro")
         return 0
     first = tuple(int(i) for i in diff[0])
-    print(f"DIFFERS: {len(diff)} of {ours.size} output values differ on {args.target}; first at input "
+    print(f"DIFFERS: {len(diff)} of {ours.size} output values differ on {where(args.target)}; first at input "
           f"{first[0]}, index {list(first[1:])}: ulab_ml {ours[first]} vs TensorFlow Lite Micro {expected[first]}")
     return 1
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .fit import fit_report, load_board
+    from .fit import fit_report, load_board, measure_instructions
 
     try:
         board = load_board(args.board)
     except KeyError as exc:
         raise CliError(str(exc.args[0])) from exc
-    blob = parse_blob(load_blob(Path(args.model)))
-    rep = fit_report(blob, board, args.instructions)
+    blob_bytes = load_blob(Path(args.model))
+    blob = parse_blob(blob_bytes)
+    instructions, source, latency = args.instructions, "given with --instructions", None
+    if not board.clock_hz:
+        latency = f"not estimated: boards/{board.name}/board.json gives no clock_hz"
+    elif instructions is None and args.no_measure:
+        latency = "not estimated (--no-measure; --instructions N gives one)"
+    elif instructions is None and board.bench_target is None:
+        latency = f"not estimated: boards/{board.name}/board.json names no bench_target to measure on"
+    elif instructions is None:
+        print(f"counting instructions per inference on {board.bench_target} (ulab-ml bench) ...",
+              file=sys.stderr, flush=True)
+        try:
+            instructions = measure_instructions(board, Path(args.model).name, blob_bytes)
+            source = f"counted by ulab-ml bench on {board.bench_target}"
+        except (TargetError, ValueError) as exc:
+            latency = f"not estimated: ulab-ml bench on {board.bench_target} failed: {exc}"
+    rep = fit_report(blob, board, instructions, source)
+    if latency:
+        rep["latency_note"] = latency
     if args.json:
         print(json.dumps(rep, indent=2))
         return 0
@@ -231,7 +279,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
         print(f"  weights {mode:<8} RAM {m['ram_bytes']:>8} bytes, flash {m['flash_bytes']:>8} bytes: "
               f"fits {verdict}{note}")
     if "estimated_ms_per_inference" in rep:
-        print(f"  estimated {rep['estimated_ms_per_inference']} ms per inference ({rep['estimate_basis']})")
+        print(f"  latency estimate: {rep['estimated_ms_per_inference']} ms per inference ({rep['estimate_basis']})")
+    elif latency:
+        print(f"  latency: {latency}")
     return 0
 
 
@@ -347,10 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_inspect)
 
     r = sub.add_parser("run", help="run a model on a target through the on-device ulab_ml API",
-                       description="Run N inferences in one target process through ulab_ml's Model API. "
-                                   "Exit 2 if the model or input is rejected, 3 if the target died.")
+                       description="Run N inferences in one target process (or one session with a board on "
+                                   "a serial port, the model loaded once) through ulab_ml's Model API. Exit 2 "
+                                   "if the model or input is rejected, 3 if the target died or cannot be "
+                                   "reached (no board on the port, no MicroPython, no native module for its "
+                                   "arch).")
     r.add_argument("model", help=".tflite or .uml file")
-    r.add_argument("--target", default="unix", choices=TARGETS, help="where to run (default: unix)")
+    r.add_argument("--target", default="unix", type=target_arg, metavar="TARGET", help=TARGET_HELP)
     r.add_argument("--input", required=True, help=".npy of shape (N, *input_shape) in the input dtype")
     r.add_argument("--output", required=True, help=".npy to write, shape (N, *output_shape)")
     r.set_defaults(func=cmd_run)
@@ -358,9 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check a model on a target bit for bit against TensorFlow Lite Micro",
                        description="Run seeded random inputs (and --input ones) on the target and on "
                                    "TensorFlow Lite Micro; print a one-line verdict and the first differing "
-                                   "element. Exit 0 only when bit-exact (1 if not, 2 rejected, 3 target died).")
+                                   "element. Exit 0 only when bit-exact (1 if not, 2 rejected, 3 target died "
+                                   "or cannot be reached).")
     v.add_argument("model", help=".tflite file (the oracle runs it)")
-    v.add_argument("--target", default="unix", choices=TARGETS, help="where to run (default: unix)")
+    v.add_argument("--target", default="unix", type=target_arg, metavar="TARGET", help=TARGET_HELP)
     v.add_argument("--input", help="extra inputs: .npy of shape (N, *input_shape) in the input dtype")
     v.add_argument("--count", type=int, default=8, help="random inputs (default: 8)")
     v.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -386,11 +440,20 @@ def build_parser() -> argparse.ArgumentParser:
     from .fit import boards_help
     f = sub.add_parser("fit", help="will a model fit a board? RAM and flash per weights mode",
                        description="Flash and RAM a model needs in each weights mode (ram, inplace, stream) "
-                                   "against a board's budget, with yes / no / tight per mode; with --instructions "
-                                   "(from ulab-ml bench), an estimated latency at the board's clock.")
+                                   "against a board's budget, with yes / no / tight per mode; and an estimated "
+                                   "latency at the board's clock: instructions per inference counted by ulab-ml "
+                                   "bench on the emulated board of the same architecture (rp2040: qemu-m0, "
+                                   "stm32f4 / stm32f7: qemu-m4; board.json bench_target; a few seconds), "
+                                   "assuming one instruction per cycle. It is an estimate from an instruction "
+                                   "count, not measured cycles (QEMU models no pipeline, wait states or memory "
+                                   "latency).")
     f.add_argument("model", help=".tflite or .uml file")
     f.add_argument("--board", required=True, help=f"board name ({boards_help()})")
-    f.add_argument("--instructions", type=int, help="instructions per inference measured by ulab-ml bench")
+    f.add_argument("--instructions", type=int, metavar="N",
+                   help="instructions per inference to estimate from, instead of counting them "
+                        "(e.g. from an earlier ulab-ml bench)")
+    f.add_argument("--no-measure", action="store_true",
+                   help="do not run ulab-ml bench: no latency estimate unless --instructions is given")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.set_defaults(func=cmd_fit)
 

@@ -1,4 +1,8 @@
-"""Will a model fit a board? Flash and RAM per weights mode against the board's budget."""
+"""Will a model fit a board? Flash and RAM per weights mode against the board's budget, and an
+estimated latency: instructions per inference (counted by `ulab-ml bench` on the QEMU board of
+the board's architecture, board.json "bench_target", or given) at the board's clock, assuming
+one instruction per cycle. An estimate from instruction counts, not a cycle measurement: QEMU
+models no pipeline, wait states or memory latency."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class Board:
     free_heap_bytes: int
     flash_bytes: int | None   # None: not a limit (emulated boards whose images sit in PSRAM)
     natmod: str
+    bench_target: str | None = None  # QEMU board of the same architecture that `ulab-ml bench` runs on
 
 
 def boards() -> list[str]:
@@ -42,7 +47,7 @@ def load_board(name: str) -> Board:
     d = json.loads(path.read_text())
     flash = d.get("flash_bytes")
     return Board(d["name"], d.get("description", ""), d["arch"], d.get("clock_hz"), int(d["free_heap_bytes"]),
-                 None if flash is None else int(flash), d["natmod"])
+                 None if flash is None else int(flash), d["natmod"], d.get("bench_target"))
 
 
 def import_cost(board: Board) -> int:
@@ -53,7 +58,23 @@ def import_cost(board: Board) -> int:
     return mpy.stat().st_size + PACKAGE_HEAP
 
 
-def fit_report(blob: Blob, board: Board, instructions: int | None = None) -> dict:
+def measure_instructions(board: Board, name: str, blob: bytes, seed: int = 0) -> int:
+    """Instructions per inference (one infer() call, weights in place) counted by `ulab-ml bench`
+    on the board's bench_target. TargetError if QEMU fails, ValueError if the model is rejected."""
+    from .bench import bench_models
+
+    if board.bench_target is None:
+        raise ValueError(f"boards/{board.name}/board.json names no bench_target (QEMU board) to measure on")
+    (result,) = bench_models(board.bench_target, [(name, blob)], seed=seed)
+    if result.error or result.instructions is None:
+        raise ValueError(result.error or "no instruction count")
+    return int(result.instructions)
+
+
+def fit_report(blob: Blob, board: Board, instructions: int | None = None,
+               instructions_source: str = "given") -> dict:
+    """instructions: per inference, for the latency estimate; instructions_source says where
+    the figure comes from (e.g. "counted by ulab-ml bench on qemu-m0", "given with --instructions")."""
     ram = ram_per_mode(blob)
     avail = board.free_heap_bytes - import_cost(board)
     mpy = natmod_path(board.arch)
@@ -73,9 +94,13 @@ def fit_report(blob: Blob, board: Board, instructions: int | None = None) -> dic
                  for m, v in modes.items()},
     }
     if instructions is not None and board.clock_hz:
+        out["instructions_per_inference"] = instructions
+        out["instructions_source"] = instructions_source
+        out["clock_hz"] = board.clock_hz
         out["estimated_ms_per_inference"] = round(instructions / board.clock_hz * 1000, 2)
-        out["estimate_basis"] = (f"{instructions} instructions per inference measured under QEMU, at "
-                                 f"{board.clock_hz / 1e6:g} MHz assuming one instruction per cycle (an estimate)")
+        out["estimate_basis"] = (f"{instructions} instructions per inference, {instructions_source}, at "
+                                 f"{board.clock_hz / 1e6:g} MHz assuming one instruction per cycle: an "
+                                 "estimate from an instruction count, not measured cycles")
     return out
 
 

@@ -67,6 +67,7 @@ class Job:
     output_dtype: str       # "int8" or "float32"
     output_shape: tuple[int, ...]
     mode: str | None = None  # weights mode for Model.load: None (automatic), ram, stream, inplace
+    name: str | None = None  # the model's file name on a serial-port board (serial_target)
 
 
 def _ensure_built() -> None:
@@ -132,4 +133,8 @@ def run_jobs(target: str, jobs: list[Job]) -> list[np.ndarray | ModelRejected]:
         from .qemu import run_qemu  # boards/qemu-*: MicroPython on QEMU, one boot per batch
 
         return run_qemu(target, jobs)
-    raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)})")
+    from .serial_target import is_serial_port, run_serial  # a real board: --target /dev/ttyACM0, COM3
+
+    if is_serial_port(target):
+        return run_serial(target, jobs)
+    raise ValueError(f"unknown target {target!r} (known: {', '.join(TARGETS)}, or a board's serial port)")
