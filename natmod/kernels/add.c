@@ -31,6 +31,47 @@ static int8_t add_one(int32_t x1, int32_t x2, const int32_t *p) {
     return uml_add_sub_output(s[0] + s[1], p);
 }
 
+#ifdef UML_FAST
+/* Out of line and with run-time flags: one copy of the loop serves ADD and SUB (the native
+ * module's code takes heap on the board, so code size counts). */
+int uml_add_sub_fast(const uml_node_t *n, int sub) {
+    const int32_t *p = n->params;
+    int32_t da[UML_MAX_RANK], db[UML_MAX_RANK], d[UML_MAX_RANK];
+    uml_ext_shape(n->in_t[0], da);
+    uml_ext_shape(n->in_t[1], db);
+    uml_ext_shape(n->out_t, d);
+    int32_t count = 1;
+    for (int i = 0; i < UML_MAX_RANK; i++) {
+        if (da[i] != d[i] || db[i] != d[i]) {
+            return 0;
+        }
+        count *= d[i];
+    }
+    if (p[UML_AS_LEFT_SHIFT] != 20) {
+        return 0;
+    }
+    const uml_as_in_t i1 = uml_as_in(p[UML_AS_IN1_OFFSET], p[UML_AS_IN1_MULT], p[UML_AS_IN1_SHIFT]);
+    const uml_as_in_t i2 = uml_as_in(p[UML_AS_IN2_OFFSET], p[UML_AS_IN2_MULT], p[UML_AS_IN2_SHIFT]);
+    const int32_t e = -p[UML_AS_OUT_SHIFT];
+    const int down = p[UML_AS_OUT_MULT] == 0 || (e >= UML_RQ_EMIN && e <= UML_RQ_EMAX);
+    const uml_rq_t r = uml_rq_entry(0, p[UML_AS_OUT_MULT], p[UML_AS_OUT_SHIFT], down);
+    const int8_t *a = (const int8_t *)n->in[0], *b = (const int8_t *)n->in[1];
+    int8_t *out = (int8_t *)n->out;
+    const int32_t off = p[UML_AS_OUT_OFFSET], lo = p[UML_AS_ACT_MIN], hi = p[UML_AS_ACT_MAX];
+    for (int32_t i = 0; i < count; i++) {
+        const int32_t s1 = uml_as_in_scale(&i1, a[i]), s2 = uml_as_in_scale(&i2, b[i]);
+        out[i] = uml_rq_out(down ? uml_rq_scale(&r, sub ? s1 - s2 : s1 + s2, 1)
+                                 : uml_rq_scale(&r, sub ? s1 - s2 : s1 + s2, 0), off, lo, hi);
+    }
+    return 1;
+}
+#endif
+
 void uml_eval_add(const uml_node_t *n) {
+#ifdef UML_FAST
+    if (uml_add_sub_fast(n, 0)) {
+        return;
+    }
+#endif
     uml_broadcast_binary(n, add_one);
 }

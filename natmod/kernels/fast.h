@@ -133,27 +133,34 @@ static inline int uml_rq_down_ok(const uml_out_stage_t *s, int32_t channels, int
     return 1;
 }
 
+/* The table entry of one channel: bias, multiplier (>= 0) and shift, in the "down" form when
+ * down (the caller has checked that it applies: uml_rq_down_ok) or else the general one. */
+static inline uml_rq_t uml_rq_entry(int32_t bias, int32_t mult, int32_t shift, int down) {
+    uml_rq_t r;
+    r.bias = bias;
+    r.mult = mult;
+    if (down) {
+        const int32_t e = mult == 0 ? UML_RQ_EMIN : -shift;
+#ifdef UML_FAST_DSP
+        r.bias = (int32_t)((uint32_t)bias << 1); /* |bias| < 2^30 (uml_rq_down_ok) */
+        r.a = (int32_t)(UINT32_C(1) << (e - 1));
+        r.b = e;
+#else
+        r.a = (int32_t)(UINT32_C(1) << (e - 2));
+        r.b = e - 1;
+#endif
+    } else {
+        r.a = shift > 0 ? shift : 0;
+        r.b = shift > 0 ? 0 : -shift;
+    }
+    return r;
+}
+
 /* t[i] for channels oc0 + i, i < n. */
 static inline void uml_rq_fill(const uml_out_stage_t *s, int32_t oc0, int32_t n, int down, uml_rq_t *t) {
     for (int32_t i = 0; i < n; i++) {
         const int32_t oc = oc0 + i, q = s->per_channel ? oc : 0;
-        const int32_t shift = s->shift[q];
-        t[i].bias = s->bias ? s->bias[oc] : 0;
-        t[i].mult = s->mult[q];
-        if (down) {
-            const int32_t e = t[i].mult == 0 ? UML_RQ_EMIN : -shift;
-#ifdef UML_FAST_DSP
-            t[i].bias = (int32_t)((uint32_t)t[i].bias << 1); /* |bias| < 2^30 (uml_rq_down_ok) */
-            t[i].a = (int32_t)(UINT32_C(1) << (e - 1));
-            t[i].b = e;
-#else
-            t[i].a = (int32_t)(UINT32_C(1) << (e - 2));
-            t[i].b = e - 1;
-#endif
-        } else {
-            t[i].a = shift > 0 ? shift : 0;
-            t[i].b = shift > 0 ? 0 : -shift;
-        }
+        t[i] = uml_rq_entry(s->bias ? s->bias[oc] : 0, s->mult[q], s->shift[q], down);
     }
 }
 

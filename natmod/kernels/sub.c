@@ -35,5 +35,10 @@ static int8_t sub_one(int32_t x1, int32_t x2, const int32_t *p) {
 }
 
 void uml_eval_sub(const uml_node_t *n) {
+#ifdef UML_FAST
+    if (uml_add_sub_fast(n, 1)) {
+        return;
+    }
+#endif
     uml_broadcast_binary(n, sub_one);
 }
