@@ -11,10 +11,10 @@
 #             buffer that is not 4-byte aligned is copied to RAM once ("ram")
 #   "stream"  the weights stay in the file and are read op by op into one buffer of
 #             stream_buffer_bytes during infer(); for models larger than the free heap
-# Load-time allocations (none in infer): the blob (ram) or the blob's head before its
-# weights (stream), the engine state (STATE_SIZE bytes), the arena (arena_size bytes), the
-# output buffer, and for stream one weights buffer (stream_buffer_bytes) and a plan of
-# (file offset, view) per op.
+# Load-time allocations kept while the model is loaded (none in infer): the blob (ram) or the
+# blob's head before its weights (stream), the engine state (STATE_SIZE bytes), the arena
+# (arena_size bytes), the output buffer, this object, and for stream one weights buffer
+# (stream_buffer_bytes) and the open file (docs/MEMORY.md, "What Model.load allocates").
 import sys
 import struct
 from array import array
