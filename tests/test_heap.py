@@ -57,6 +57,23 @@ def _models() -> dict[str, bytes]:
 
 
 # Runs on the board. Per model and mode one line:
+# Device side, shared by both probes: (allocated with the GC off, kept, left after close()).
+LOAD_PROBE = """
+def load(src, mode):
+    gc.collect()
+    gc.disable()
+    a0 = gc.mem_alloc()
+    m = Model.load(src, mode)
+    a1 = gc.mem_alloc()
+    gc.enable()
+    gc.collect()
+    a2 = gc.mem_alloc()
+    m.close()
+    m = None
+    gc.collect()
+    return a1 - a0, a2 - a0, gc.mem_alloc() - a0
+"""
+
 # HEAP <model> <mode> <Model.mode> <load: allocated with GC off> <load: kept> <after close()>
 #      <mem_alloc: loop of 0, loop of N> <mem_free: 0, N> <mem_total: 0, N (-1: none)>
 #      <the same six for infer(x) without out=> <heap-locked loop ok> <output hex>
@@ -102,20 +119,7 @@ def deltas(f, m, x, y, n):
     return "%d %d %d %d %d %d" % (a1 - a0, a2 - a1, f1 - f0, f2 - f1, t1 - t0, t2 - t1)
 
 
-def load(src, mode):
-    gc.collect()
-    gc.disable()
-    a0 = gc.mem_alloc()
-    m = Model.load(src, mode)
-    a1 = gc.mem_alloc()
-    gc.enable()
-    gc.collect()
-    a2 = gc.mem_alloc()
-    m.close()
-    m = None
-    gc.collect()
-    return a1 - a0, a2 - a0, gc.mem_alloc() - a0
-
+""" + LOAD_PROBE + """
 
 def one(name, mode, n):
     path = "/rom/" + name
@@ -258,20 +262,7 @@ import ulab_ml
 ulab_ml._backend()
 
 
-def load(src, mode):
-    gc.collect()
-    gc.disable()
-    a0 = gc.mem_alloc()
-    m = Model.load(src, mode)
-    a1 = gc.mem_alloc()
-    gc.enable()
-    gc.collect()
-    a2 = gc.mem_alloc()
-    m.close()
-    m = None
-    gc.collect()
-    return a1 - a0, a2 - a0, gc.mem_alloc() - a0
-
+""" + LOAD_PROBE + """
 
 for name in NAMES:
     data = open(name, "rb").read()
