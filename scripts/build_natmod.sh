@@ -2,6 +2,8 @@
 # Build the ulab_ml native module for one or more MicroPython architectures.
 # Usage: scripts/build_natmod.sh [ARCH...]   (default: x64; arm: armv6m armv7m armv7emsp)
 # Output: .cache/natmod/ulab_ml_<arch>.mpy, rebuilt only when natmod/ sources changed.
+# With CMSIS_NN_DIR=<a CMSIS-NN checkout>: .cache/natmod-cmsis/ulab_ml_<arch>.mpy, calling its
+# kernels (docs/CMSIS_NN.md); rebuilt when natmod/ or that checkout's sources change.
 # Concurrent runs are safe: each builds in its own directory and the result is moved in place.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,30 +11,44 @@ CACHE="$ROOT/.cache"
 MPY_DIR="$CACHE/micropython-1.25.0"
 PY="$ROOT/.venv/bin/python"
 [ $# -gt 0 ] || set -- x64
-src_hash=$(find "$ROOT/natmod" -type f \( -name '*.c' -o -name '*.h' -o -name Makefile \) \
+src_hash=$(find "$ROOT/natmod" -type f \( -name '*.c' -o -name '*.h' -o -name Makefile -o -name '*.mk' \) \
                -not -path '*/host/*' | sort | xargs cat | sha256sum | cut -c1-16)
-mkdir -p "$CACHE/natmod"
+OUT_DIR="$CACHE/natmod"
+MAKE_CMSIS=()
+if [ -n "${CMSIS_NN_DIR:-}" ]; then
+    # Optional build against the user's CMSIS-NN checkout (docs/CMSIS_NN.md): .cache/natmod-cmsis/.
+    CMSIS_NN_DIR="$(cd "$CMSIS_NN_DIR" && pwd)"
+    if [ ! -f "$CMSIS_NN_DIR/Include/arm_nnfunctions.h" ]; then
+        echo "CMSIS_NN_DIR=$CMSIS_NN_DIR is not a CMSIS-NN checkout (no Include/arm_nnfunctions.h)" >&2
+        exit 2
+    fi
+    OUT_DIR="$CACHE/natmod-cmsis"
+    src_hash=$( { echo "$src_hash"; find "$CMSIS_NN_DIR/Include" "$CMSIS_NN_DIR/Source" -type f -name '*.[ch]' \
+                  | sort | xargs cat; } | sha256sum | cut -c1-16)
+    MAKE_CMSIS=(CMSIS_NN_DIR="$CMSIS_NN_DIR")
+fi
+mkdir -p "$OUT_DIR"
 for arch in "$@"; do
-    out="$CACHE/natmod/ulab_ml_$arch.mpy"
+    out="$OUT_DIR/ulab_ml_$arch.mpy"
     stamp="$out.srchash"
     if [ -f "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$src_hash" ]; then
         continue
     fi
     echo "[natmod] building $arch" >&2
-    work=$(mktemp -d "$CACHE/natmod/build-$arch.XXXXXX")
+    work=$(mktemp -d "$OUT_DIR/build-$arch.XXXXXX")
     # dynruntime.mk writes $(MOD).mpy into the current directory: build from a private copy.
-    cp -r "$ROOT/natmod/Makefile" "$ROOT/natmod/ulab_ml_native.c" "$ROOT/natmod/engine" \
+    cp -r "$ROOT/natmod/Makefile" "$ROOT/natmod/cmsis_nn.mk" "$ROOT/natmod/ulab_ml_native.c" "$ROOT/natmod/engine" \
           "$ROOT/natmod/kernels" "$work/"
     make -s -C "$work" MPY_DIR="$MPY_DIR" ARCH="$arch" BUILD="$work/build" \
-        PYTHON="$PY" MOD="ulab_ml_$arch" >&2
+        PYTHON="$PY" MOD="ulab_ml_$arch" "${MAKE_CMSIS[@]}" >&2
     mv "$work/ulab_ml_$arch.mpy" "$out.tmp.$$"
     mv "$out.tmp.$$" "$out"
     echo "$src_hash" > "$stamp"
-    rm -rf "$CACHE/natmod/build-$arch"
-    mv "$work/build" "$CACHE/natmod/build-$arch" 2>/dev/null || true   # objects, for inspection
+    rm -rf "$OUT_DIR/build-$arch"
+    mv "$work/build" "$OUT_DIR/build-$arch" 2>/dev/null || true   # objects, for inspection
     rm -rf "$work"
 done
 # Build summary: the size of each native module (what a board's filesystem and heap hold).
 for arch in "$@"; do
-    printf '[natmod] ulab_ml_%s.mpy: %d bytes\n' "$arch" "$(stat -c %s "$CACHE/natmod/ulab_ml_$arch.mpy")" >&2
+    printf '[natmod] ulab_ml_%s.mpy: %d bytes\n' "$arch" "$(stat -c %s "$OUT_DIR/ulab_ml_$arch.mpy")" >&2
 done

@@ -12,6 +12,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MODELS = Path(os.environ.get("ULAB_ML_SHARED_MODELS", ROOT.parent / "shared" / "models"))
 SEED = int(os.environ.get("ULAB_ML_SEED", "20261121"))
+# The CMSIS-NN build (docs/CMSIS_NN.md) is tested only against a checkout the user names. The
+# variable leaves the environment, so that every native module build the suite starts is the
+# default one (scripts/build_natmod.sh builds the CMSIS-NN variant when it sees CMSIS_NN_DIR);
+# xdist workers and tests/test_cmsis_nn.py find it in ULAB_ML_CMSIS_NN_DIR.
+CMSIS_NN_DIR = os.environ.pop("CMSIS_NN_DIR", "") or os.environ.get("ULAB_ML_CMSIS_NN_DIR", "")
+if CMSIS_NN_DIR:
+    os.environ["ULAB_ML_CMSIS_NN_DIR"] = CMSIS_NN_DIR
+CMSIS_NN_UNTESTED = "CMSIS-NN build not tested: CMSIS_NN_DIR unset"
+collect_ignore = [] if CMSIS_NN_DIR else ["test_cmsis_nn.py"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,4 +40,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     else:
         lines.append(f"third-party model suite NOT FOUND at {SHARED_MODELS}: "
                      "only the project's own generated models are tested")
+    lines.append(f"CMSIS-NN build tested against CMSIS_NN_DIR={CMSIS_NN_DIR}" if CMSIS_NN_DIR else CMSIS_NN_UNTESTED)
     return lines
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not CMSIS_NN_DIR:
+        terminalreporter.write_line(CMSIS_NN_UNTESTED)

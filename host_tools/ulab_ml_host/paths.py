@@ -8,7 +8,8 @@ from pathlib import Path
 ROOT = Path(os.environ.get("ULAB_ML_ROOT", Path(__file__).resolve().parents[2]))
 CACHE = ROOT / ".cache"
 DEVICE_PACKAGE = ROOT / "ulab_ml"
-NATMOD_DIR = CACHE / "natmod"
+# ULAB_ML_NATMOD_DIR: run another build of the native module, e.g. .cache/natmod-cmsis (docs/CMSIS_NN.md).
+NATMOD_DIR = Path(os.environ.get("ULAB_ML_NATMOD_DIR") or CACHE / "natmod").absolute()
 UNIX_MICROPYTHON = CACHE / "bin" / "micropython"
 
 

@@ -1,5 +1,8 @@
 /* Executor: runs the ops of a validated model in order. No checks, no allocation. */
 #include "ops.h"
+#ifdef UML_CMSIS_NN
+#include "../kernels/cmsis_nn.h" /* optional CMSIS-NN build: docs/CMSIS_NN.md */
+#endif
 
 void *uml_tensor_data(const uml_model_t *m, uint8_t *arena, const uml_tensor_t *t) {
     if (t->storage == UML_STORAGE_CONST) {
@@ -44,6 +47,11 @@ void uml_model_invoke_op(const uml_model_t *m, uint8_t *arena, uint32_t i, const
     n.n_params = (op->params_size - ids_size) / 4u;
     n.scratch = arena + op->scratch_off;
     n.scratch_size = op->scratch_size;
+#ifdef UML_CMSIS_NN
+    if (uml_cmsis_nn_eval(m, arena, op->opcode, &n)) {
+        return; /* CMSIS-NN ran the op */
+    }
+#endif
     eval_node(op->opcode, &n);
 }
 

@@ -4,6 +4,9 @@
  */
 #include <string.h>
 #include "ops.h"
+#ifdef UML_CMSIS_NN
+#include "../kernels/cmsis_nn.h" /* optional CMSIS-NN build: docs/CMSIS_NN.md */
+#endif
 
 static int dtype_size(uint8_t dtype) {
     switch (dtype) {
@@ -209,6 +212,9 @@ static const char *check_head(uml_model_t *m, const uint8_t *data, size_t avail,
             m->max_const_span = m->ops[i].const_size;
         }
     }
+#ifdef UML_CMSIS_NN
+    m->arena_size = uml_cmsis_nn_arena_size(m); /* + CMSIS-NN's scratch, at the arena's tail */
+#endif
     return NULL;
 }
 
