@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -31,6 +32,15 @@ def built_natmod() -> None:
     with open(lock, "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         subprocess.run(["bash", str(ROOT / "scripts" / "build_natmod.sh"), "x64"], check=True)
+
+
+def build_qemu_boards(*boards: str, tools: tuple[str, ...] = ("qemu-system-arm", "arm-none-eabi-gcc")) -> None:
+    """Build the QEMU board firmwares (all, or `boards`) and the ARM native modules: a no-op when
+    up to date. Skips the calling test when the emulator or cross compiler is not installed."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} not installed (scripts/setup.sh installs it)")
+    subprocess.run(["bash", str(ROOT / "scripts" / "build_qemu_boards.sh"), *boards], check=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

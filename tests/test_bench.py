@@ -11,7 +11,6 @@ Speed goals are not asserted here: docs/BENCHMARKS.md (scripts/bench_report.py) 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.bench.layers import small_model
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_qemu_boards
 from ulab_ml_host import bench
 
 ULAB_ML = ROOT / ".venv" / "bin" / "ulab-ml"
@@ -39,10 +38,7 @@ def test_ticks_to_instructions_is_exact_at_every_phase(machine: str) -> None:
 
 @pytest.fixture(scope="module")
 def built() -> None:
-    for tool in ("qemu-system-arm", "arm-none-eabi-gcc"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (scripts/setup.sh installs it)")
-    subprocess.run(["bash", str(ROOT / "scripts" / "build_qemu_boards.sh"), "qemu-m0", "qemu-m4"], check=True)
+    build_qemu_boards("qemu-m0", "qemu-m4")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_qemu_boards
 from ulab_ml_host.convert import convert
 from ulab_ml_host.oracle import run_oracle
 from ulab_ml_host.paths import DEVICE_PACKAGE, NATMOD_DIR, UNIX_MICROPYTHON
@@ -71,10 +71,7 @@ def test_train_writes_a_convertible_model(trained: dict[str, Path], name: str) -
 
 @pytest.fixture(scope="module")
 def qemu_boards() -> None:
-    for tool in ("qemu-system-arm", "arm-none-eabi-gcc"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (scripts/setup.sh installs it)")
-    subprocess.run(["bash", str(ROOT / "scripts" / "build_qemu_boards.sh")], check=True)
+    build_qemu_boards()
 
 
 @pytest.mark.parametrize("target", ["qemu-m0", "qemu-m4", "unix"])

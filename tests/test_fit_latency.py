@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.bench.layers import small_model
-from tests.conftest import ROOT
+from tests.conftest import ROOT, build_qemu_boards
 from ulab_ml_host.fit import load_board
 
 ULAB_ML = ROOT / ".venv" / "bin" / "ulab-ml"
@@ -25,10 +24,7 @@ ESTIMATE = re.compile(r"^  latency estimate: ([\d.]+) ms per inference \((\d+) i
 
 @pytest.fixture(scope="module")
 def built() -> None:
-    for tool in ("qemu-system-arm", "arm-none-eabi-gcc"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (scripts/setup.sh installs it)")
-    subprocess.run(["bash", str(ROOT / "scripts" / "build_qemu_boards.sh"), "qemu-m0", "qemu-m4"], check=True)
+    build_qemu_boards("qemu-m0", "qemu-m4")
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, SHARED_MODELS
+from tests.conftest import ROOT, SHARED_MODELS, build_qemu_boards
 from ulab_ml_host.board import RunningBoard, running_board, start_board
 from ulab_ml_host.deploy import BoardFacts, DeployError, choose_natmod
 
@@ -44,11 +43,8 @@ NATMOD_ARCH = {"qemu-m0": "armv6m", "qemu-m3": "armv7m", "qemu-m4": "armv7emsp"}
 
 @pytest.fixture(scope="module", autouse=True)
 def built_boards() -> None:
-    for tool in ("qemu-system-arm", "arm-none-eabi-gcc"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (scripts/setup.sh installs it)")
     pytest.importorskip("mpremote", reason="mpremote not installed (requirements.txt)")
-    subprocess.run(["bash", str(ROOT / "scripts" / "build_qemu_boards.sh")], check=True)
+    build_qemu_boards()
 
 
 @pytest.fixture(scope="module")

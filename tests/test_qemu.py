@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 
 from tests.conformance.cases_fully_connected import make as make_fc
 from tests.conformance.cases_pad import make as make_pad
-from tests.conftest import ROOT, SHARED_MODELS
+from tests.conftest import SHARED_MODELS, build_qemu_boards
 from ulab_ml_host import qemu
 from ulab_ml_host.blob import parse_blob
 from ulab_ml_host.convert import convert
@@ -36,10 +35,7 @@ GOLDEN_MODELS = ("tflm_hello_world", "mlperf_ad_fc_autoencoder")
 @pytest.fixture(scope="module", autouse=True)
 def built_boards() -> None:
     """Build the firmwares and ARM native modules (no-op when up to date)."""
-    for tool in ("qemu-system-arm", "arm-none-eabi-gcc", "arm-none-eabi-objdump"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (scripts/setup.sh installs it)")
-    subprocess.run(["bash", str(ROOT / "scripts" / "build_qemu_boards.sh")], check=True)
+    build_qemu_boards(tools=("qemu-system-arm", "arm-none-eabi-gcc", "arm-none-eabi-objdump"))
 
 
 def _golden(model_dir: str) -> tuple[bytes, list[tuple[str, np.ndarray, np.ndarray]], dict]:
