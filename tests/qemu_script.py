@@ -37,16 +37,8 @@ def run_module(target: str, module_src: str, call: str, files: dict[str, bytes] 
         s = qemu._Session(board, board.argv(img), tmp / "qemu.stderr")
         try:
             deadline = time.monotonic() + timeout
-            s.read_until(b">>> ", deadline, 30, "waiting for the MicroPython prompt")
-            s.write(b"\r\x01")
-            s.read_until(b"raw REPL; CTRL-B to exit\r\n>", deadline, 30, "entering the raw REPL")
-            script = (f"import sys, vfs, uctypes\n"
-                      f"vfs.mount(vfs.VfsRom(uctypes.bytearray_at({board.romfs_addr:#x}, {len(image)})), '/rom')\n"
-                      f"sys.path.insert(0, '/rom')\n"
-                      f"import probe\n"
-                      f"{call}\n")
-            s.write(script.encode() + b"\x04")
-            s.read_until(b"OK", deadline, 30, "starting the probe")
+            s.start_script(f"import probe\n{call}\n", deadline, 30, "starting the probe",
+                           romfs=(board.romfs_addr, len(image)))
             out = s.read_until(b"\x04", deadline, timeout, "running the probe")[:-1]
             err = s.read_until(b"\x04", deadline, 30, "reading the probe's exit status")[:-1]
         finally:

@@ -510,55 +510,38 @@ def _boot(board: qemu.QemuBoard, counter: Counter, models: list[tuple[str, bytes
     current = "while booting"
     try:
         deadline = time.monotonic() + timeout
-        s.read_until(b">>> ", deadline, min(idle_timeout, 30.0), "waiting for the MicroPython prompt")
-        s.write(b"\r\x01")
-        s.read_until(b"raw REPL; CTRL-B to exit\r\n>", deadline, 30, "entering the raw REPL")
-        script = (f"import sys, vfs, uctypes\n"
-                  f"vfs.mount(vfs.VfsRom(uctypes.bytearray_at({board.romfs_addr:#x}, {len(image)})), '/rom')\n"
-                  f"sys.path.insert(0, '/rom')\n"
-                  f"import ulml_bench\n"
-                  f"ulml_bench.run('/rom', {counter.kind}, {nops!r}, {CALIBRATION_ITERATIONS}, {mode!r})\n")
-        s.write(script.encode() + b"\x04")
-        s.read_until(b"OK", deadline, 30, "starting the bench runner")
+        s.start_script(f"import ulml_bench\n"
+                       f"ulml_bench.run('/rom', {counter.kind}, {nops!r}, {CALIBRATION_ITERATIONS}, {mode!r})\n",
+                       deadline, idle_timeout, "starting the bench runner", romfs=(board.romfs_addr, len(image)))
         current = "while loading ulab_ml"
-        line_buf = bytearray()
-        while True:
-            chunk = s.read_some(deadline, idle_timeout, current)
-            end = chunk.find(b"\x04")
-            line_buf += chunk if end < 0 else chunk[:end]
-            *lines, rest = line_buf.split(b"\n")
-            line_buf = bytearray(rest)
-            for line in lines:
-                p = line.decode(errors="replace").rstrip("\r").split(" ")
-                tag = p[0]
-                if tag == "ULBM-OP":
-                    raw[int(p[1])].ops[int(p[2])] = int(p[3])
-                elif tag == "ULBM-OPK":
-                    raw[int(p[1])].kernel_ops[int(p[2])] = int(p[3])
-                elif tag == "ULBM-LOAD":
-                    k = int(p[1])
-                    raw[k].load, raw[k].mode = (int(p[2]), int(p[3])), p[4]
-                    raw[k].stream_bytes, raw[k].stream_buffer = int(p[5]), int(p[6])
-                    current = f"while running {models[k][0]}"
-                elif tag == "ULBM-INFER":
-                    k = int(p[1])
-                    raw[k].infer, raw[k].out_infer = (int(p[2]), int(p[3])), p[4]
-                elif tag == "ULBM-LOUT":
-                    raw[int(p[1])].out_layers = p[2]
-                elif tag == "ULBM-OK":
-                    raw[int(p[1])].ok = True
-                elif tag == "ULBM-ERR":
-                    raw[int(p[1])].error = " ".join(p[2:])
-                elif tag == "ULBM-CAL":
-                    cal["spin1"], cal["spinN"], cal["empty"] = int(p[1]), int(p[2]), int(p[3])
-                elif tag == "ULBM-NULL":
-                    cal.setdefault(p[1], []).append(tuple(int(v) for v in p[2:7]))
-                elif tag == "ULBM-READY":
-                    cal["heap_free"] = int(p[1])
-                    current = "while calibrating"
-            if end >= 0:
-                break
-        s.buf = bytearray(chunk[end + 1:])
+        for line in s.script_lines(deadline, idle_timeout, lambda: current):  # noqa: B023 (the latest stage)
+            p = line.split(" ")
+            tag = p[0]
+            if tag == "ULBM-OP":
+                raw[int(p[1])].ops[int(p[2])] = int(p[3])
+            elif tag == "ULBM-OPK":
+                raw[int(p[1])].kernel_ops[int(p[2])] = int(p[3])
+            elif tag == "ULBM-LOAD":
+                k = int(p[1])
+                raw[k].load, raw[k].mode = (int(p[2]), int(p[3])), p[4]
+                raw[k].stream_bytes, raw[k].stream_buffer = int(p[5]), int(p[6])
+                current = f"while running {models[k][0]}"
+            elif tag == "ULBM-INFER":
+                k = int(p[1])
+                raw[k].infer, raw[k].out_infer = (int(p[2]), int(p[3])), p[4]
+            elif tag == "ULBM-LOUT":
+                raw[int(p[1])].out_layers = p[2]
+            elif tag == "ULBM-OK":
+                raw[int(p[1])].ok = True
+            elif tag == "ULBM-ERR":
+                raw[int(p[1])].error = " ".join(p[2:])
+            elif tag == "ULBM-CAL":
+                cal["spin1"], cal["spinN"], cal["empty"] = int(p[1]), int(p[2]), int(p[3])
+            elif tag == "ULBM-NULL":
+                cal.setdefault(p[1], []).append(tuple(int(v) for v in p[2:7]))
+            elif tag == "ULBM-READY":
+                cal["heap_free"] = int(p[1])
+                current = "while calibrating"
         err = s.read_until(b"\x04", deadline, idle_timeout, "reading the runner's exit status")[:-1]
         if err.strip():
             raise TargetError(f"{board.name}: the bench runner failed {current}: "

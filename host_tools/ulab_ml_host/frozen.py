@@ -181,20 +181,12 @@ def run_frozen(board_name: str, firmware: Path, jobs: list[FrozenJob], romfs_mod
         argv = board.argv(img)
         argv[argv.index("-kernel") + 1] = str(firmware)
         listing = ", ".join(f"({job.module!r}, {len(job.inputs)})" for job in jobs)
-        script = (f"import gc, sys, vfs, uctypes\n"
-                  f"try:\n    vfs.umount('/')\nexcept OSError:\n    pass\n"
-                  f"vfs.mount(vfs.VfsRom(uctypes.bytearray_at({board.romfs_addr:#x}, {len(image)})), '/rom')\n"
-                  f"sys.path.insert(0, '/rom')\n"
-                  f"import ulml_frozen_runner\n"
-                  f"ulml_frozen_runner.run('/rom', [{listing}])\n")
         s = _Session(board, argv, tmp / "qemu.stderr")
         try:
             deadline = time.monotonic() + timeout
-            s.read_until(b">>> ", deadline, min(idle_timeout, 30.0), "waiting for the MicroPython prompt")
-            s.write(b"\r\x01")
-            s.read_until(b"raw REPL; CTRL-B to exit\r\n>", deadline, 30, "entering the raw REPL")
-            s.write(script.encode() + b"\x04")
-            s.read_until(b"OK", deadline, 30, "starting the runner")
+            s.start_script(f"import ulml_frozen_runner\nulml_frozen_runner.run('/rom', [{listing}])\n",
+                           deadline, idle_timeout, "starting the runner", romfs=(board.romfs_addr, len(image)),
+                           prelude="import vfs\ntry:\n    vfs.umount('/')\nexcept OSError:\n    pass\n")
             out = s.read_until(b"\x04", deadline, idle_timeout, "running the frozen models")[:-1]
             err = s.read_until(b"\x04", deadline, idle_timeout, "reading the runner's exit status")[:-1]
         finally:

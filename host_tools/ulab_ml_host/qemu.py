@@ -35,6 +35,7 @@ import struct
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -436,6 +437,40 @@ class _Session:
         del self.buf[:i]
         return head
 
+    def start_script(self, body: str, deadline: float, idle: float, what: str, *,
+                     romfs: tuple[int, int] | None = None, prelude: str = "") -> None:
+        """From the boot prompt: enter the raw REPL and run `prelude`, then (romfs = (address,
+        length) of an image in flash) mount that ROMFS image at /rom, first on sys.path, then
+        `body`. Returns once MicroPython has accepted the script (its output follows)."""
+        self.read_until(b">>> ", deadline, min(idle, 30.0), "waiting for the MicroPython prompt")
+        self.write(b"\r\x01")
+        self.read_until(b"raw REPL; CTRL-B to exit\r\n>", deadline, 30, "entering the raw REPL")
+        mount = ""
+        if romfs is not None:
+            mount = (f"import sys, vfs, uctypes\n"
+                     f"vfs.mount(vfs.VfsRom(uctypes.bytearray_at({romfs[0]:#x}, {romfs[1]})), '/rom')\n"
+                     f"sys.path.insert(0, '/rom')\n")
+        self.write((prelude + mount + body).encode() + b"\x04")
+        self.read_until(b"OK", deadline, 30, what)
+
+    def script_lines(self, deadline: float, idle: float, where: Callable[[], str]) -> Iterator[str]:
+        """The running script's output line by line (without line ends) up to its end marker;
+        what comes after it (the exit status) stays in the buffer. where(): what the board is
+        doing, for the error message if it falls silent."""
+        line_buf = bytearray(self.buf)
+        self.buf = bytearray()
+        while True:
+            chunk = self.read_some(deadline, idle, where())
+            end = chunk.find(b"\x04")
+            line_buf += chunk if end < 0 else chunk[:end]
+            *lines, rest = line_buf.split(b"\n")
+            line_buf = bytearray(rest)
+            for raw in lines:
+                yield raw.decode(errors="replace").rstrip("\r")
+            if end >= 0:
+                self.buf = bytearray(chunk[end + 1:])
+                return
+
     def close(self) -> None:
         """Ask MicroPython to exit QEMU (machine.reset -> semihosting exit); kill it if it won't."""
         if self.proc.poll() is None:
@@ -504,61 +539,44 @@ def _run_boot(board: QemuBoard, jobs: list[Job], plan: _Planned, tmp: Path, resu
     try:
         deadline = time.monotonic() + timeout
         boot = min(idle_timeout, 30.0)
-        s.read_until(b">>> ", deadline, boot, "waiting for the MicroPython prompt")
-        s.write(b"\r\x01")
-        s.read_until(b"raw REPL; CTRL-B to exit\r\n>", deadline, 30, "entering the raw REPL")
         # The firmware mounts its filesystem (boards/qemu-common) at boot; batches do not use it,
         # and unmounting frees its ~600 bytes, so the heap is laid out exactly as on a firmware
         # without one (the boards' heap figures, and what fits, stay as measured).
-        script = (f"import gc, sys, vfs, uctypes\n"
-                  f"try:\n    vfs.umount('/')\nexcept OSError:\n    pass\n"
-                  f"gc.collect()\n"
-                  f"free0 = gc.mem_free()\n"
-                  f"vfs.mount(vfs.VfsRom(uctypes.bytearray_at({board.romfs_addr:#x}, {len(image)})), '/rom')\n"
-                  f"sys.path.insert(0, '/rom')\n"
-                  f"import ulml_qemu_runner\n"
-                  f"ulml_qemu_runner.run('/rom', free0)\n")
-        s.write(script.encode() + b"\x04")
-        s.read_until(b"OK", deadline, 30, "starting the runner")
+        prelude = ("import gc, vfs\n"
+                   "try:\n    vfs.umount('/')\nexcept OSError:\n    pass\n"
+                   "gc.collect()\n"
+                   "free0 = gc.mem_free()\n")
+        s.start_script("import ulml_qemu_runner\nulml_qemu_runner.run('/rom', free0)\n", deadline, boot,
+                       "starting the runner", romfs=(board.romfs_addr, len(image)), prelude=prelude)
         current = "while loading ulab_ml"
-        line_buf = bytearray()
-        while True:
-            chunk = s.read_some(deadline, idle_timeout, current)
-            end = chunk.find(b"\x04")
-            line_buf += chunk if end < 0 else chunk[:end]
-            *lines, rest = line_buf.split(b"\n")
-            line_buf = bytearray(rest)
-            for raw in lines:
-                parts = raw.decode(errors="replace").rstrip("\r").split(" ", 3)
-                tag = parts[0]
-                if tag == "ULML-OUT":
-                    k, i = int(parts[1]), int(parts[2])
-                    data = bytes.fromhex(parts[3])
-                    dt = np.dtype(jobs[k].output_dtype).newbyteorder("<")
-                    outs[k][i] = np.frombuffer(data, dtype=dt).reshape(jobs[k].output_shape)
-                    counts[k] += 1
-                    current = f"while running job {k} (inference {i + 1} of {len(jobs[k].inputs)} done)"
-                elif tag == "ULML-OK":
-                    status[int(parts[1])] = ""
-                    current = after(int(parts[1]))
-                elif tag == "ULML-ERR":
-                    status[int(parts[1])] = ModelRejected(" ".join(parts[2:]))
-                    current = after(int(parts[1]))
-                elif tag == "ULML-MEM":
-                    k = int(parts[1])
-                    status[k] = ModelRejected(_fit_message(board, jobs[k], state_size, int(parts[2]), ready_free,
-                                                           parts[3] if len(parts) > 3 else ""))
-                    current = after(k)
-                elif tag == "ULML-MODE":
-                    modes[int(parts[1])] = parts[2]
-                elif tag == "ULML-READY":
-                    state_size, boot_free, ready_free = int(parts[1]), int(parts[2]), int(parts[3])
-                    current = f"while running job {plan.jobs[0]}" if plan.jobs else "at the end"
-                elif tag == "ULML-DONE":
-                    done_free = int(parts[1])
-            if end >= 0:
-                break
-        s.buf = bytearray(chunk[end + 1:])
+        for line in s.script_lines(deadline, idle_timeout, lambda: current):  # noqa: B023 (the latest stage)
+            parts = line.split(" ", 3)
+            tag = parts[0]
+            if tag == "ULML-OUT":
+                k, i = int(parts[1]), int(parts[2])
+                data = bytes.fromhex(parts[3])
+                dt = np.dtype(jobs[k].output_dtype).newbyteorder("<")
+                outs[k][i] = np.frombuffer(data, dtype=dt).reshape(jobs[k].output_shape)
+                counts[k] += 1
+                current = f"while running job {k} (inference {i + 1} of {len(jobs[k].inputs)} done)"
+            elif tag == "ULML-OK":
+                status[int(parts[1])] = ""
+                current = after(int(parts[1]))
+            elif tag == "ULML-ERR":
+                status[int(parts[1])] = ModelRejected(" ".join(parts[2:]))
+                current = after(int(parts[1]))
+            elif tag == "ULML-MEM":
+                k = int(parts[1])
+                status[k] = ModelRejected(_fit_message(board, jobs[k], state_size, int(parts[2]), ready_free,
+                                                       parts[3] if len(parts) > 3 else ""))
+                current = after(k)
+            elif tag == "ULML-MODE":
+                modes[int(parts[1])] = parts[2]
+            elif tag == "ULML-READY":
+                state_size, boot_free, ready_free = int(parts[1]), int(parts[2]), int(parts[3])
+                current = f"while running job {plan.jobs[0]}" if plan.jobs else "at the end"
+            elif tag == "ULML-DONE":
+                done_free = int(parts[1])
         err = s.read_until(b"\x04", deadline, idle_timeout, "reading the runner's exit status")[:-1]
         if err.strip():
             text = err.decode(errors="replace").strip()
