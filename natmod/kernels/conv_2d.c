@@ -338,8 +338,420 @@ UML_INLINE_LOOP void conv_taps_row_dsp(const conv_t *g, const int8_t *in_b, int3
     }
 }
 
-static void conv_dsp(const conv_t *g) {
-    const int down = uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch);
+/* ---- Short windows: many pixels per layout, one output channel at a time ---------------
+ * First layers (in_ch 1 to 3: 28x28x1 3x3, 49x10x1 10x4, 96x96x3 3x3) have windows of few
+ * values (K = k_h k_w in_ch), so laying out one or two windows per pass over the filters costs
+ * more than their products. Here the windows of many output pixels are laid out at once, in
+ * raster order across output rows (an output pixel's channels are contiguous, so a flat pixel
+ * index addresses its outputs), in blocks of 4 pixels: per group of 4 window values
+ * k = 4g .. 4g + 3, 8 words, pixel j's (v0, v2) and (v1, v3) at words 2j, 2j + 1, each value
+ * doubled (2 (x + in_off), at most 2^9 in magnitude); a window is zero-extended from K to
+ * 4 G (K rounded up to 4). Each output channel then runs over the blocks with its filter row
+ * (SXTB16 lanes of a filter word), from accumulators that start at twice the bias: the sums are
+ * 2 (acc + bias), the operand of the down form's SMMLAR (uml_rq_down_dsp), which
+ * uml_rq_down_ok bounds by 2^31 (as every partial sum: 2 bias plus at most K products of
+ * magnitude <= 2^16). A filter row is read over 4 G bytes, those past K belonging to the next
+ * channel (times zero), or, for the last channels, whose 4 G bytes would run past the filter,
+ * from a zero-padded copy. Outputs are written after reading every input of the pixels
+ * written, which keeps the planner's order (ops.h). Only the down form takes this path. */
+#define CONV_SK_MAX_K 256
+/* Words of the layout: 2 KB of stack, one 4-pixel block of the largest K. */
+#define CONV_SK_WORDS 512
+
+/* The constants of one output channel, laid out for the assembly of conv_sk_blocks. */
+typedef struct {
+    int32_t b2[4];          /*  0: 2 bias, once per accumulator */
+    int32_t m, a, e;        /* 16: the down form's multiplier, 2^(e-1), e */
+    int32_t out_off, S;     /* 28: output offset; bytes between pixels' outputs (out_ch) */
+    uint32_t lo4, hi4;      /* 36: act_min, act_max in every byte */
+    const uint32_t *q_end;  /* 44: end of the blocks */
+    const int8_t *w;        /* 48: the filter row */
+    uint32_t entry;         /* 52: where the product loop starts (G odd: its second half) */
+    int32_t odd;            /* 56: G & 1 */
+} conv_sk_ctx_t;
+
+/* Products, requantization and stores of the 4-pixel blocks from q to c->q_end for the
+ * channel of c (G groups), outputs from o on; CLAMP: assembly clamping a0..a3 to [lo, hi]
+ * (empty when the activation range is all of int8). 13 registers: c and o are saved on the
+ * stack during the products, where they hold the two lane pairs of a filter word. */
+/* The clamp packs the 4 int8 values into a word, clamps its bytes with SSUB8/SEL against lo4
+ * and hi4 (act_min and act_max in every byte) and takes them apart again (the stores use the
+ * low byte of each register). */
+#define CONV_SK_CLAMP                                                                            \
+    "bfi %[a0], %[a1], #8, #8\n\t"                                                              \
+    "bfi %[a0], %[a2], #16, #8\n\t"                                                             \
+    "bfi %[a0], %[a3], #24, #8\n\t"                                                             \
+    "ldrd r4, r5, [%[c], #36]\n\t"                                                              \
+    "ssub8 r6, %[a0], r4\n\t"                                                                   \
+    "sel %[a0], %[a0], r4\n\t"                                                                  \
+    "ssub8 r6, r5, %[a0]\n\t"                                                                   \
+    "sel %[a0], %[a0], r5\n\t"                                                                  \
+    "lsr %[a1], %[a0], #8\n\t"                                                                  \
+    "lsr %[a2], %[a0], #16\n\t"                                                                 \
+    "lsr %[a3], %[a0], #24\n\t"
+#define CONV_SK_BLOCKS(name, CLAMP)                                                              \
+    static __attribute__((noinline)) void name(const uint32_t *q, int8_t *o, const int8_t *we,   \
+                                               conv_sk_ctx_t *c) {                               \
+        register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3"); \
+        register uint32_t q0 __asm__("r4"), q1 __asm__("r5"), q2 __asm__("r6"), q3 __asm__("r7"); \
+        uint32_t X;                                                                              \
+        __asm__ volatile(                                                                        \
+            "ldr %[X], [%[c], #56]\n\t"                                                          \
+            "cmp %[X], #0\n\t"                                                                   \
+            "adr %[X], 2f\n\t"                                                                    \
+            "it ne\n\t"                                                                          \
+            "adrne %[X], 3f\n\t"                                                                 \
+            "orr %[X], %[X], #1\n\t"                                                             \
+            "str %[X], [%[c], #52]\n"                                                            \
+            "1:\n\t"                                                                             \
+            "ldm %[c], {r0, r1, r2, r3}\n\t"                                                     \
+            "ldr %[X], [%[c], #48]\n\t"                                                          \
+            "strd %[c], %[o], [sp, #-8]!\n\t"                                                    \
+            "ldr pc, [%[c], #52]\n"                                                              \
+            "2:\n\t"                                                                             \
+            "ldr %[o], [%[X]], #4\n\t"                                                           \
+            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
+            "sxtb16 %[c], %[o]\n\t"                                                              \
+            "sxtb16 %[o], %[o], ror #8\n\t"                                                      \
+            "smlad %[a0], r4, %[c], %[a0]\n\t"                                                   \
+            "smlad %[a0], r5, %[o], %[a0]\n\t"                                                   \
+            "smlad %[a1], r6, %[c], %[a1]\n\t"                                                   \
+            "smlad %[a1], r7, %[o], %[a1]\n\t"                                                   \
+            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
+            "smlad %[a2], r4, %[c], %[a2]\n\t"                                                   \
+            "smlad %[a2], r5, %[o], %[a2]\n\t"                                                   \
+            "smlad %[a3], r6, %[c], %[a3]\n\t"                                                   \
+            "smlad %[a3], r7, %[o], %[a3]\n\t"                                                   \
+            "3:\n\t"                                                                             \
+            "ldr %[o], [%[X]], #4\n\t"                                                           \
+            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
+            "sxtb16 %[c], %[o]\n\t"                                                              \
+            "sxtb16 %[o], %[o], ror #8\n\t"                                                      \
+            "smlad %[a0], r4, %[c], %[a0]\n\t"                                                   \
+            "smlad %[a0], r5, %[o], %[a0]\n\t"                                                   \
+            "smlad %[a1], r6, %[c], %[a1]\n\t"                                                   \
+            "smlad %[a1], r7, %[o], %[a1]\n\t"                                                   \
+            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
+            "smlad %[a2], r4, %[c], %[a2]\n\t"                                                   \
+            "smlad %[a2], r5, %[o], %[a2]\n\t"                                                   \
+            "smlad %[a3], r6, %[c], %[a3]\n\t"                                                   \
+            "smlad %[a3], r7, %[o], %[a3]\n\t"                                                   \
+            "cmp %[X], %[Y]\n\t"                                                                 \
+            "bne 2b\n\t"                                                                         \
+            "ldrd %[c], %[o], [sp], #8\n\t"                                                      \
+            "add %[X], %[c], #16\n\t"                                                            \
+            "ldm %[X], {r4, r5, r6, r7}\n\t"                                                     \
+            "smmlar %[X], %[a0], r4, r5\n\t"                                                     \
+            "sub %[a0], %[X], %[a0], lsr #31\n\t"                                                \
+            "asr %[a0], %[a0], r6\n\t"                                                           \
+            "smmlar %[X], %[a1], r4, r5\n\t"                                                     \
+            "sub %[a1], %[X], %[a1], lsr #31\n\t"                                                \
+            "asr %[a1], %[a1], r6\n\t"                                                           \
+            "smmlar %[X], %[a2], r4, r5\n\t"                                                     \
+            "sub %[a2], %[X], %[a2], lsr #31\n\t"                                                \
+            "asr %[a2], %[a2], r6\n\t"                                                           \
+            "smmlar %[X], %[a3], r4, r5\n\t"                                                     \
+            "sub %[a3], %[X], %[a3], lsr #31\n\t"                                                \
+            "asr %[a3], %[a3], r6\n\t"                                                           \
+            "add %[a0], r7\n\t"                                                                  \
+            "add %[a1], r7\n\t"                                                                  \
+            "add %[a2], r7\n\t"                                                                  \
+            "add %[a3], r7\n\t"                                                                  \
+            "ssat %[a0], #8, %[a0]\n\t"                                                          \
+            "ssat %[a1], #8, %[a1]\n\t"                                                          \
+            "ssat %[a2], #8, %[a2]\n\t"                                                          \
+            "ssat %[a3], #8, %[a3]\n\t" CLAMP                                                    \
+            "ldr %[X], [%[c], #32]\n\t"                                                          \
+            "strb %[a0], [%[o]]\n\t"                                                             \
+            "strb %[a1], [%[o], %[X]]\n\t"                                                       \
+            "add %[o], %[o], %[X], lsl #1\n\t"                                                   \
+            "strb %[a2], [%[o]]\n\t"                                                             \
+            "strb %[a3], [%[o], %[X]]\n\t"                                                       \
+            "add %[o], %[o], %[X], lsl #1\n\t"                                                   \
+            "ldr %[X], [%[c], #44]\n\t"                                                          \
+            "cmp %[q], %[X]\n\t"                                                                 \
+            "bne 1b\n\t"                                                                         \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [q0] "=&r"(q0),    \
+              [q1] "=&r"(q1), [q2] "=&r"(q2), [q3] "=&r"(q3), [q] "+&r"(q), [o] "+&r"(o),         \
+              [c] "+&r"(c), [X] "=&r"(X)                                                         \
+            : [Y] "r"(we)                                                                        \
+            : "cc", "memory");                                                                   \
+    }
+CONV_SK_BLOCKS(conv_sk_blocks, "")
+CONV_SK_BLOCKS(conv_sk_blocks_clamp, CONV_SK_CLAMP)
+
+/* n words from src, src + ss, ... as doubled int16 lane pairs plus offset, 2 (v0 + in_off, v2 + in_off) and
+ * 2 (v1 + in_off, v3 + in_off), to d, d + 8, ... (the groups of one pixel in a block), n >= 1. */
+static inline uint32_t *conv_sk_cvt(uint32_t *d, const int8_t *src, int32_t ss, int32_t n, uint32_t xo2) {
+    uint32_t v, lo;
+    __asm__ volatile("1:\n\t"
+                     "ldr %[v], [%[s]]\n\t"
+                     "add %[s], %[ss]\n\t"
+                     "sxtab16 %[lo], %[o], %[v]\n\t"
+                     "sxtab16 %[v], %[o], %[v], ror #8\n\t"
+                     "sadd16 %[lo], %[lo], %[lo]\n\t"
+                     "sadd16 %[v], %[v], %[v]\n\t"
+                     "strd %[lo], %[v], [%[d]], #32\n\t"
+                     "subs %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [d] "+r"(d), [s] "+r"(src), [n] "+r"(n), [v] "=&r"(v), [lo] "=&r"(lo)
+                     : [ss] "r"(ss), [o] "r"(xo2)
+                     : "cc", "memory");
+    return d;
+}
+
+/* A band: input rows padded left and right with -in_off (value + in_off = 0, as the
+ * reference's skipped taps) out to every window of an output row, rows outside the input all
+ * padding, then 4 bytes more (over-reads of the staging below). It holds every input row the
+ * windows touch (built once per batch) when they fit, else the k_h rows of one output row. */
+#define CONV_SK_BAND 768
+
+/* Bytes per band row, or 0 when no band is used (dilated columns, or too large). */
+static int32_t conv_sk_band_width(const conv_t *g) {
+    const int32_t span = (g->out_w - 1) * g->stride_w + (g->k_w - 1) * g->dil_w + 1;
+    const int32_t right = span - g->pad_w > g->in_w ? span - g->pad_w : g->in_w;
+    const int32_t wb = (g->pad_w + right) * g->in_ch;
+    return g->dil_w == 1 && g->k_h * wb + 4 <= CONV_SK_BAND ? wb : 0;
+}
+
+/* Input rows the windows of a batch touch: from -pad_h on, this many (>= k_h). */
+static int32_t conv_sk_rows(const conv_t *g) {
+    return (g->out_h - 1) * g->stride_h + (g->k_h - 1) * g->dil_h + 1;
+}
+
+UML_NO_MEMCPY static void conv_sk_fill(int8_t *d, int32_t n, uint32_t v4) {
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        uml_st32(d + k, v4);
+    }
+    for (; k < n; k++) {
+        d[k] = (int8_t)v4;
+    }
+}
+
+/* Band rows for input rows y, y + step, ... (n of them). */
+UML_NO_MEMCPY static void conv_sk_band(const conv_t *g, const int8_t *in_b, int32_t y, int32_t step, int32_t n,
+                                       int32_t wb, int8_t *band) {
+    const uint32_t pad4 = uml_bytes4(-g->in_off);
+    const int32_t left = g->pad_w * g->in_ch, row = g->in_w * g->in_ch;
+    for (int32_t i = 0; i < n; i++, y += step, band += wb) {
+        if (y < 0 || y >= g->in_h) {
+            conv_sk_fill(band, wb, pad4);
+            continue;
+        }
+        conv_sk_fill(band, left, pad4);
+        const int8_t *src = in_b + y * row;
+        int8_t *d = band + left;
+        int32_t k = 0;
+        for (; k + 4 <= row; k += 4) {
+            uml_st32(d + k, uml_ld32(src + k));
+        }
+        for (; k < row; k++) {
+            d[k] = src[k];
+        }
+        conv_sk_fill(band + left + row, wb - left - row, pad4);
+    }
+    conv_sk_fill(band, 4, pad4);
+}
+
+/* One window (the pixel's slot d of a block): from src (window rows rs apart; the input in place
+ * when inplace, where a staged read must stay before in_end) or, without src, conv_build_s8. */
+typedef struct {
+    const conv_t *g;
+    const int8_t *in_b, *in_end;
+    int8_t *win;
+    uint32_t xo2, tmask, tpad;
+    int32_t R, K, K4, last;
+} conv_sk_win_t;
+
+UML_INLINE_LOOP void conv_sk_pixel(const conv_sk_win_t *c, uint32_t *d, const int8_t *src, int32_t rs, int inplace,
+                                   int32_t y0, int32_t x0) {
+    const int32_t R = c->R, K = c->K, K4 = c->K4;
+    if (src && (R & 3) == 0) {
+        if (R == 4) {
+            conv_sk_cvt(d, src, rs, c->g->k_h, c->xo2);
+        } else {
+            for (int32_t fy = 0; fy < c->g->k_h; fy++, src += rs) {
+                d = conv_sk_cvt(d, src, 4, R >> 2, c->xo2);
+            }
+        }
+        return;
+    }
+    if (src && (!inplace || c->last <= c->in_end - src)) {
+        /* word copies: a row's last word may take up to 3 bytes more (inside the input or
+         * band), which the next row or the tail below overwrites */
+        int8_t *w = c->win;
+        for (int32_t fy = 0; fy < c->g->k_h; fy++, src += rs, w += R) {
+            for (int32_t r = 0; r < R; r += 4) {
+                uml_st32(w + r, uml_ld32(src + r));
+            }
+        }
+    } else {
+        conv_build_s8(c->g, c->in_b, y0, x0, c->win);
+    }
+    if (K4) {
+        d = conv_sk_cvt(d, c->win, 4, K4 >> 2, c->xo2);
+    }
+    if (K & 3) {
+        const uint32_t v = (uml_ld32(c->win + K4) & c->tmask) | c->tpad;
+        const uint32_t lo = uml_sxtab16_lo(c->xo2, v), hi = uml_sxtab16_hi(c->xo2, v);
+        d[0] = __sadd16(lo, lo);
+        d[1] = __sadd16(hi, hi);
+    }
+}
+
+/* Lays out the windows of output pixels p0 .. p0 + n - 1 (flat index oy * out_w + ox of batch
+ * in_b) in 4-pixel blocks of 8 G words per group; the pixel slots after n up to a multiple of 4
+ * get zeros. Windows that lie inside the input are read in place, others from the band (full:
+ * every row, built by the caller; else the k_h rows of each output row, built here) or, when no
+ * band is used, by conv_build_s8. win: 4 G + 3 bytes. in_end: the end of the input tensor. */
+UML_NO_MEMCPY static void conv_sk_build(const conv_t *g, const int8_t *in_b, const int8_t *in_end, int32_t p0,
+                                        int32_t n, int32_t G, uint32_t *q, int8_t *win, int8_t *band, int full) {
+    const int32_t in_ch = g->in_ch;
+    conv_sk_win_t c;
+    c.g = g;
+    c.in_b = in_b;
+    c.in_end = in_end;
+    c.win = win;
+    c.R = g->k_w * in_ch;
+    c.K = g->k_h * c.R;
+    c.K4 = c.K & ~3;
+    c.xo2 = uml_pack_off(g->in_off);
+    /* the bytes of the last group from K on: -in_off (so that value + in_off = 0) */
+    c.tmask = (c.K & 3) ? (UINT32_C(1) << (8 * (c.K & 3))) - 1 : UINT32_MAX;
+    c.tpad = uml_bytes4(-g->in_off) & ~c.tmask;
+    const int32_t rs_in = g->dil_h * g->in_w * in_ch;        /* input bytes between window rows */
+    c.last = (g->k_h - 1) * rs_in + ((c.R + 3) & ~3);        /* bytes a staged window reads */
+    const int32_t sx = g->stride_w * in_ch;                  /* bytes between a row's windows */
+    const int32_t y_hi = g->in_h - (g->k_h - 1) * g->dil_h;  /* rows from y0 < y_hi fit */
+    const int32_t x_hi = g->in_w - (g->k_w - 1) * g->dil_w; /* windows from x0 < x_hi fit */
+    const int32_t wb = conv_sk_band_width(g);
+    /* columns inside: no padding on either side, no dilation */
+    const int cols_in = g->dil_w == 1 && g->pad_w == 0 && (g->out_w - 1) * g->stride_w + g->k_w <= g->in_w;
+    int32_t oy = p0 / g->out_w, ox = p0 - oy * g->out_w;
+    int32_t y0 = oy * g->stride_h - g->pad_h;
+    int32_t j = 0;
+    while (j < n) {
+        /* where the windows of output row oy come from: the input in place where they lie
+         * inside it, a band when one is used, else conv_build_s8 */
+        const int rows_in = g->dil_w == 1 && y0 >= 0 && y0 < y_hi;
+        const int8_t *rowp = NULL; /* pixel ox's window at rowp + ox sx, rows rs apart */
+        int32_t rs = rs_in;
+        int inplace = 0;
+        if (rows_in && cols_in) {
+            rowp = in_b + y0 * g->in_w * in_ch;
+            inplace = 1;
+        } else if (full) {
+            rowp = band + (y0 + g->pad_h) * wb;
+            rs = g->dil_h * wb;
+        } else if (wb) {
+            conv_sk_band(g, in_b, y0, g->dil_h, g->k_h, wb, band);
+            rowp = band;
+            rs = wb;
+        }
+        if (rowp) {
+            for (; ox < g->out_w && j < n; ox++, j++) {
+                conv_sk_pixel(&c, q + (j >> 2) * 8 * G + (j & 3) * 2, rowp + ox * sx, rs, inplace, y0,
+                              ox * g->stride_w - g->pad_w);
+            }
+        } else {
+            for (; ox < g->out_w && j < n; ox++, j++) {
+                const int32_t x0 = ox * g->stride_w - g->pad_w;
+                const int8_t *src = rows_in && x0 >= 0 && x0 < x_hi ? in_b + (y0 * g->in_w + x0) * in_ch : NULL;
+                conv_sk_pixel(&c, q + (j >> 2) * 8 * G + (j & 3) * 2, src, rs, 1, y0, x0);
+            }
+        }
+        ox = 0;
+        y0 += g->stride_h;
+    }
+    for (; j & 3; j++) {
+        uint32_t *d = q + (j >> 2) * 8 * G + (j & 3) * 2;
+        for (int32_t k = 0; k < G; k++, d += 8) {
+            d[0] = 0;
+            d[1] = 0;
+        }
+    }
+}
+
+static __attribute__((noinline)) void conv_small_dsp(const conv_t *g) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t out_ch = g->out_ch, K = g->k_h * g->k_w * g->in_ch, G = (K + 3) >> 2, Kp = 4 * G;
+    const int32_t npix = g->out_h * g->out_w;
+    const int32_t chunk = 4 * (CONV_SK_WORDS / (8 * G)); /* pixels per layout */
+    const int clamp = s->act_min != -128 || s->act_max != 127;
+    const int8_t *in_end = g->input + g->batches * g->in_h * g->in_w * g->in_ch;
+    int8_t win[CONV_SK_MAX_K + 4], band[CONV_SK_BAND];
+    conv_sk_fill(win, CONV_SK_MAX_K + 4, 0); /* bytes past a window are read (and masked) */
+    /* channels from oc_t on read their filter rows from wt (zero-padded to Kp): 3 channels when
+     * K < 4 (Kp = 4), else at most 1 */
+    int8_t wt[CONV_SK_MAX_K];
+    int32_t oc_t = out_ch;
+    while (oc_t > 0 && (oc_t - 1) * K + Kp > out_ch * K) {
+        oc_t--;
+    }
+    for (int32_t k = 0; k < (out_ch - oc_t) * Kp; k++) {
+        const int32_t oc = oc_t + k / Kp, i = k % Kp;
+        wt[k] = i < K ? g->filter[oc * K + i] : 0;
+    }
+    uint32_t blk[CONV_SK_WORDS];
+    conv_sk_ctx_t c;
+    c.odd = G & 1;
+    c.out_off = s->out_off;
+    c.lo4 = uml_bytes4(s->act_min);
+    c.hi4 = uml_bytes4(s->act_max);
+    const int32_t wb = conv_sk_band_width(g);
+    /* the band holds every row (built once per batch) when they fit and some window needs padding */
+    const int full = wb && conv_sk_rows(g) * wb + 4 <= CONV_SK_BAND &&
+                     (g->pad_h || g->pad_w || wb != g->in_w * g->in_ch || conv_sk_rows(g) > g->in_h);
+    for (int32_t b = 0; b < g->batches; b++) {
+        const int8_t *in_b = g->input + b * g->in_h * g->in_w * g->in_ch;
+        int8_t *out_b = g->output + b * npix * out_ch;
+        if (full) {
+            conv_sk_band(g, in_b, -g->pad_h, 1, conv_sk_rows(g), wb, band);
+        }
+        for (int32_t p0 = 0; p0 < npix; p0 += chunk) {
+            const int32_t n = npix - p0 < chunk ? npix - p0 : chunk, nfull = n >> 2;
+            const uint32_t *q = blk, *q_full = q + nfull * 8 * G;
+            conv_sk_build(g, in_b, in_end, p0, n, G, blk, win, band, full);
+            for (int32_t oc = 0; oc < out_ch; oc++) {
+                uml_rq_t t;
+                uml_rq_fill(s, oc, 1, 1, &t);
+                c.b2[0] = c.b2[1] = c.b2[2] = c.b2[3] = t.bias;
+                c.m = t.mult;
+                c.a = t.a;
+                c.e = t.b;
+                c.w = oc < oc_t ? g->filter + oc * K : wt + (oc - oc_t) * Kp;
+                int8_t *o = out_b + p0 * out_ch + oc;
+                if (nfull) {
+                    c.S = out_ch;
+                    c.q_end = q_full;
+                    if (clamp) {
+                        conv_sk_blocks_clamp(q, o, c.w + Kp, &c);
+                    } else {
+                        conv_sk_blocks(q, o, c.w + Kp, &c);
+                    }
+                }
+                if (n & 3) {
+                    int8_t last[4];
+                    c.S = 1;
+                    c.q_end = q_full + 8 * G;
+                    if (clamp) {
+                        conv_sk_blocks_clamp(q_full, last, c.w + Kp, &c);
+                    } else {
+                        conv_sk_blocks(q_full, last, c.w + Kp, &c);
+                    }
+                    for (int32_t j = 0; j < (n & 3); j++) {
+                        o[(4 * nfull + j) * out_ch] = last[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* Row by row (conv_row_dsp, conv_taps_row_dsp); out of line so that its block is not on the
+ * stack while conv_small_dsp runs. */
+static __attribute__((noinline)) void conv_rows_dsp(const conv_t *g, int down) {
     const int taps = g->k_h * g->k_w * g->in_ch > CONV_BLOCK_VALUES;
     conv_block_t blk;
     int8_t *out = g->output;
@@ -354,6 +766,17 @@ static void conv_dsp(const conv_t *g) {
                 conv_row_dsp(g, in_b, oy, out, &blk, 0);
             }
         }
+    }
+}
+
+static void conv_dsp(const conv_t *g) {
+    const int32_t K = g->k_h * g->k_w * g->in_ch;
+    const int down = uml_rq_down_ok(&g->stage, g->out_ch, K);
+    /* the layout of many windows when there are at least 4 (a block) and the down form */
+    if (down && K <= CONV_SK_MAX_K && g->in_off != -128 && g->out_h * g->out_w >= 4) {
+        conv_small_dsp(g);
+    } else {
+        conv_rows_dsp(g, down);
     }
 }
 #endif
@@ -446,9 +869,147 @@ static void conv_row_s(const conv_t *g, int mode, int down, const int8_t *in_b, 
     }
 }
 
-static void conv_scalar(const conv_t *g) {
+#ifdef __ARM_ARCH_6M__
+/* ---- Short windows on armv6m: four output pixels per pass over a filter row -------------
+ * As conv_small_dsp: the windows of many output pixels are laid out at once, in raster order
+ * across output rows, in blocks of 4 pixels: per window value k, 4 words, the value plus
+ * in_off of pixels 0..3 (0 for padding taps). Each output channel then runs over the blocks
+ * with its filter row: per value one LDRSB of the filter, one LDM of the 4 pixels' values and
+ * 4 MULS (3 instructions per product instead of 4). The layout takes 1 KB of stack. Outputs
+ * are written after reading every input of the pixels written (ops.h). */
+#define CONV_M0_WORDS 256
+#define CONV_M0_MAX_K (CONV_M0_WORDS / 4)
+
+/* acc[j] = the sum over k < n (n >= 1) of q[4 k + j] w[k]. */
+static __attribute__((noinline)) void conv_m0_block(const int32_t *q, const int8_t *w, int32_t n, int32_t acc[4]) {
+    register int32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
+    register int32_t a0 __asm__("r8") = 0, a1 __asm__("r9") = 0, a2 __asm__("r10") = 0, a3 __asm__("r11") = 0;
+    const int8_t *we = w + n;
+    int32_t i = -n, t;
+    __asm__ volatile(".syntax unified\n"
+                     "1:\n\t"
+                     "ldrsb %[t], [%[we], %[i]]\n\t"
+                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
+                     "muls r0, %[t], r0\n\t"
+                     "add %[a0], r0\n\t"
+                     "muls r1, %[t], r1\n\t"
+                     "add %[a1], r1\n\t"
+                     "muls r2, %[t], r2\n\t"
+                     "add %[a2], r2\n\t"
+                     "muls r3, %[t], r3\n\t"
+                     "add %[a3], r3\n\t"
+                     "adds %[i], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+l"(q), [i] "+l"(i),
+                       [t] "=&l"(t), "=&r"(x0), "=&r"(x1), "=&r"(x2), "=&r"(x3)
+                     : [we] "l"(we)
+                     : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* d[4 k] = src[k] + xo for k < n (n >= 1); returns d + 4 n. */
+static inline int32_t *conv_m0_values(int32_t *d, const int8_t *src, int32_t n, int32_t xo) {
+    const int8_t *se = src + n;
+    int32_t i = -n, t;
+    __asm__ volatile(".syntax unified\n"
+                     "1:\n\t"
+                     "ldrsb %[t], [%[se], %[i]]\n\t"
+                     "adds %[t], %[t], %[o]\n\t"
+                     "stm %[d]!, {%[t]}\n\t"
+                     "adds %[d], #12\n\t"
+                     "adds %[i], #1\n\t"
+                     "bne 1b\n\t"
+                     : [d] "+l"(d), [i] "+l"(i), [t] "=&l"(t)
+                     : [se] "l"(se), [o] "l"(xo)
+                     : "cc", "memory");
+    return d;
+}
+
+/* Lays out the windows of output pixels p0 .. p0 + n - 1 (flat index oy * out_w + ox of batch
+ * in_b) in blocks of 4 pixels (4 K words each); pixel slots after n up to a multiple of 4 get
+ * zeros. win: K bytes. */
+UML_NO_MEMCPY static void conv_m0_build(const conv_t *g, const int8_t *in_b, int32_t p0, int32_t n, int32_t *q,
+                                        int8_t *win) {
+    const int32_t in_ch = g->in_ch, R = g->k_w * in_ch, K = g->k_h * R, xo = g->in_off;
+    const int32_t rs = g->dil_h * g->in_w * in_ch;          /* input bytes between window rows */
+    const int32_t x_hi = g->in_w - (g->k_w - 1) * g->dil_w; /* windows from x0 < x_hi fit */
+    const int32_t y_hi = g->in_h - (g->k_h - 1) * g->dil_h;
+    int32_t oy = p0 / g->out_w, ox = p0 - oy * g->out_w;
+    int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
+    int row_in = y0 >= 0 && y0 < y_hi && g->dil_w == 1;
+    int32_t j = 0;
+    for (; j < n; j++) {
+        int32_t *d = q + (j >> 2) * 4 * K + (j & 3);
+        if (row_in && x0 >= 0 && x0 < x_hi) {
+            const int8_t *src = in_b + (y0 * g->in_w + x0) * in_ch;
+            for (int32_t fy = 0; fy < g->k_h; fy++, src += rs) {
+                d = conv_m0_values(d, src, R, xo);
+            }
+        } else {
+            conv_build_s8(g, in_b, y0, x0, win);
+            conv_m0_values(d, win, K, xo);
+        }
+        x0 += g->stride_w;
+        if (++ox == g->out_w) {
+            ox = 0;
+            x0 = -g->pad_w;
+            y0 += g->stride_h;
+            row_in = y0 >= 0 && y0 < y_hi && g->dil_w == 1;
+        }
+    }
+    for (; j & 3; j++) {
+        int32_t *d = q + (j >> 2) * 4 * K + (j & 3);
+        for (int32_t k = 0; k < K; k++, d += 4) {
+            *d = 0;
+        }
+    }
+}
+
+/* The outputs of one channel (table entry t) over the blocks of n pixels, from o on (out_ch
+ * apart). */
+static __attribute__((noinline)) void conv_m0_channel(const int32_t *q, int32_t n, const int8_t *w, int32_t K,
+                                                     const uml_rq_t *t, int8_t *o, int32_t out_ch, int32_t out_off,
+                                                     int32_t lo, int32_t hi) {
+    for (int32_t j = 0; j < n; j += 4, q += 4 * K) {
+        int32_t acc[4];
+        conv_m0_block(q, w, K, acc);
+        const int32_t m = n - j < 4 ? n - j : 4;
+        for (int32_t i = 0; i < m; i++, o += out_ch) {
+            *o = uml_rq_out(uml_rq_scale(t, acc[i], 1), out_off, lo, hi);
+        }
+    }
+}
+
+static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t out_ch = g->out_ch, K = g->k_h * g->k_w * g->in_ch, npix = g->out_h * g->out_w;
+    const int32_t chunk = 4 * (CONV_M0_WORDS / (4 * K)); /* pixels per layout */
+    int32_t q[CONV_M0_WORDS];
+    int8_t win[CONV_M0_MAX_K];
+    for (int32_t b = 0; b < g->batches; b++) {
+        const int8_t *in_b = g->input + b * g->in_h * g->in_w * g->in_ch;
+        int8_t *out_b = g->output + b * npix * out_ch;
+        for (int32_t p0 = 0; p0 < npix; p0 += chunk) {
+            const int32_t n = npix - p0 < chunk ? npix - p0 : chunk;
+            conv_m0_build(g, in_b, p0, n, q, win);
+            for (int32_t oc = 0; oc < out_ch; oc++) {
+                uml_rq_t t;
+                uml_rq_fill(s, oc, 1, 1, &t);
+                conv_m0_channel(q, n, g->filter + oc * K, K, &t, out_b + p0 * out_ch + oc, out_ch, s->out_off,
+                                s->act_min, s->act_max);
+            }
+        }
+    }
+}
+#endif
+
+/* Row by row (conv_row_s); out of line so that its buffer is not on the stack while
+ * conv_small_m0 runs. */
+static __attribute__((noinline)) void conv_rows_s(const conv_t *g, int down) {
     const int32_t K = g->k_h * g->k_w * g->in_ch;
-    const int down = uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch);
     int mode = CONV_S_TAPS;
     if (g->k_h == 1 && g->k_w == 1) {
         mode = CONV_S_1X1;
@@ -463,6 +1024,17 @@ static void conv_scalar(const conv_t *g) {
             conv_row_s(g, mode, down, in_b, oy, out, buf);
         }
     }
+}
+
+static void conv_scalar(const conv_t *g) {
+    const int down = uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch);
+#ifdef __ARM_ARCH_6M__
+    if (down && g->k_h * g->k_w * g->in_ch <= CONV_M0_MAX_K && g->in_off != -128 && g->out_h * g->out_w >= 4) {
+        conv_small_m0(g);
+        return;
+    }
+#endif
+    conv_rows_s(g, down);
 }
 #endif
 

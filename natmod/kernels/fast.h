@@ -241,16 +241,26 @@ static inline int32_t uml_rq_down_m0(const uml_rq_t *r, int32_t v) {
 }
 #endif
 
+#ifdef UML_FAST_DSP
+/* The down form on DSP cores from an entry's constants (b2 = 2 bias, m, a = 2^(e-1), e):
+ * with v = acc + bias and s = SMMULR(2v, m) as above, floor((s + a - [s < 0]) / 2^e), where
+ * [s < 0] may be replaced by [v < 0]: m >= 0, so s has the sign of v or is 0, and for s = 0
+ * both floor((a - 1) / 2^e) and floor(a / 2^e) are 0 (e >= 1). SMMLAR adds a in the multiply. */
+static inline int32_t uml_rq_down_dsp(int32_t acc, int32_t b2, int32_t m, int32_t a, int32_t e) {
+    int32_t v, x;
+    __asm__("add %[v], %[b2], %[acc], lsl #1\n\t"
+            "smmlar %[x], %[v], %[m], %[a]\n\t"
+            "sub %[x], %[x], %[v], lsr #31\n\t"
+            : [v] "=&r"(v), [x] "=&r"(x)
+            : [acc] "r"(acc), [b2] "r"(b2), [m] "r"(m), [a] "r"(a));
+    return x >> e;
+}
+#endif
+
 UML_INLINE_LOOP int32_t uml_rq_scale(const uml_rq_t *r, int32_t acc, int down) {
     if (down) {
 #ifdef UML_FAST_DSP
-        int32_t x;
-        __asm__("add %[x], %[b2], %[acc], lsl #1\n\t"
-                "smmulr %[x], %[x], %[m]\n\t"
-                "sub %[x], %[x], %[x], lsr #31\n\t"
-                : [x] "=&r"(x)
-                : [acc] "r"(acc), [b2] "r"(r->bias), [m] "r"(r->mult));
-        return (x + r->a) >> r->b;
+        return uml_rq_down_dsp(acc, r->bias, r->mult, r->a, r->b);
 #elif defined(__ARM_ARCH_6M__)
         return uml_rq_down_m0(r, uml_add_wrap(acc, r->bias));
 #else
@@ -355,6 +365,41 @@ UML_INLINE_LOOP uml_acc4_t uml_sdot_1x4(const int8_t *x, const int8_t *w, int32_
     return acc;
 }
 
+/* An int8 x row (plus the offset xo) against 2 int8 w rows S bytes apart, n elements:
+ * acc[j] += x . w_j (on armv6m in assembly, as uml_sdot_1x4). */
+UML_INLINE_LOOP void uml_sdot_1x2(const int8_t *x, const int8_t *w, int32_t S, int32_t n, int32_t xo, int32_t acc[2]) {
+#ifdef __ARM_ARCH_6M__
+    if (n > 0) {
+        const int8_t *xe = x + n, *w0 = w + n, *w1 = w0 + S;
+        int32_t i = -n, t0, t1, a0 = acc[0], a1 = acc[1];
+        __asm__(".syntax unified\n"
+                "1:\n\t"
+                "ldrsb %[t0], [%[xe], %[i]]\n\t"
+                "add %[t0], %[o]\n\t"
+                "ldrsb %[t1], [%[w0], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a0], %[t1]\n\t"
+                "ldrsb %[t1], [%[w1], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a1], %[t1]\n\t"
+                "adds %[i], #1\n\t"
+                "bne 1b\n\t"
+                : [a0] "+h"(a0), [a1] "+h"(a1), [i] "+l"(i), [t0] "=&l"(t0), [t1] "=&l"(t1)
+                : [xe] "l"(xe), [w0] "l"(w0), [w1] "l"(w1), [o] "h"(xo)
+                : "cc", "memory");
+        acc[0] = a0;
+        acc[1] = a1;
+    }
+#else
+    const int8_t *w1 = w + S;
+    for (int32_t c = 0; c < n; c++) {
+        const int32_t v = x[c] + xo;
+        acc[0] += v * w[c];
+        acc[1] += v * w1[c];
+    }
+#endif
+}
+
 UML_INLINE_LOOP int32_t uml_sdot_1x1(const int8_t *x, const int8_t *w, int32_t n, int32_t xo, int32_t a) {
     for (int32_t c = 0; c < n; c++) {
         a += (x[c] + xo) * w[c];
@@ -430,13 +475,11 @@ static inline uml_pack_t uml_pack(int32_t out_off, int32_t act_min, int32_t act_
  * uml_out4 (the clamp skipped when the activation range is all of int8); one assembly block, so
  * the table constants go straight from memory into the arithmetic. */
 #define UML_RQ_DOWN_STEP(a, k)                                                                  \
-    "ldr %[X], [%[t], #" #k "*16]\n\t"                                                          \
+    "ldrd %[X], %[N], [%[t], #" #k "*16]\n\t"                                                   \
     "add %[" a "], %[X], %[" a "], lsl #1\n\t"                                                  \
-    "ldr %[X], [%[t], #" #k "*16+4]\n\t"                                                        \
-    "smmulr %[" a "], %[" a "], %[X]\n\t"                                                       \
-    "sub %[" a "], %[" a "], %[" a "], lsr #31\n\t"                                              \
     "ldr %[X], [%[t], #" #k "*16+8]\n\t"                                                        \
-    "add %[" a "], %[X]\n\t"                                                                    \
+    "smmlar %[X], %[" a "], %[N], %[X]\n\t"                                                     \
+    "sub %[" a "], %[X], %[" a "], lsr #31\n\t"                                                 \
     "ldr %[X], [%[t], #" #k "*16+12]\n\t"                                                       \
     "asr %[" a "], %[" a "], %[X]\n\t"
 #define UML_RQ_CLAMP                                                                            \
@@ -752,42 +795,78 @@ UML_INLINE_LOOP void uml_gemm_2x1(const uint32_t *q, const int8_t *w, int32_t n,
     }
 }
 
-/* One pixel by filter rows w + j S, j < 4: acc[j] += p.w_j. */
+/* One pixel by filter rows w + j S, j < 4: acc[j] += p.w_j. Two groups per iteration; an odd
+ * count enters at the second. */
 UML_INLINE_LOOP void uml_gemm_1x4(const uint32_t *q, const int8_t *w, int32_t S, int32_t n, int32_t acc[4]) {
+#define UML_GEMM_1X4_GROUP                      \
+    "ldrd %[q0], %[q1], [%[q]], #8\n\t"         \
+    "ldr %[B], [%[w]], #4\n\t"                  \
+    "sxtb16 %[A], %[B]\n\t"                     \
+    "sxtb16 %[B], %[B], ror #8\n\t"             \
+    "smlad %[a0], %[q0], %[A], %[a0]\n\t"       \
+    "smlad %[a0], %[q1], %[B], %[a0]\n\t"       \
+    "ldr %[B], [%[w], %[S4]]\n\t"               \
+    "sxtb16 %[A], %[B]\n\t"                     \
+    "sxtb16 %[B], %[B], ror #8\n\t"             \
+    "smlad %[a1], %[q0], %[A], %[a1]\n\t"       \
+    "smlad %[a1], %[q1], %[B], %[a1]\n\t"       \
+    "ldr %[B], [%[w2]], #4\n\t"                 \
+    "sxtb16 %[A], %[B]\n\t"                     \
+    "sxtb16 %[B], %[B], ror #8\n\t"             \
+    "smlad %[a2], %[q0], %[A], %[a2]\n\t"       \
+    "smlad %[a2], %[q1], %[B], %[a2]\n\t"       \
+    "ldr %[B], [%[w2], %[S4]]\n\t"              \
+    "sxtb16 %[A], %[B]\n\t"                     \
+    "sxtb16 %[B], %[B], ror #8\n\t"             \
+    "smlad %[a3], %[q0], %[A], %[a3]\n\t"       \
+    "smlad %[a3], %[q1], %[B], %[a3]\n\t"
     if (n > 0) {
         const uint32_t *end = q + 2 * n;
         const int8_t *w2 = w + 2 * S;
         const int32_t S4 = S - 4;
-        uint32_t q0, q1, A, B;
-        __asm__("1:\n\t"
-                "ldrd %[q0], %[q1], [%[q]], #8\n\t"
-                "ldr %[B], [%[w]], #4\n\t"
-                "sxtb16 %[A], %[B]\n\t"
-                "sxtb16 %[B], %[B], ror #8\n\t"
-                "smlad %[a0], %[q0], %[A], %[a0]\n\t"
-                "smlad %[a0], %[q1], %[B], %[a0]\n\t"
-                "ldr %[B], [%[w], %[S4]]\n\t"
-                "sxtb16 %[A], %[B]\n\t"
-                "sxtb16 %[B], %[B], ror #8\n\t"
-                "smlad %[a1], %[q0], %[A], %[a1]\n\t"
-                "smlad %[a1], %[q1], %[B], %[a1]\n\t"
-                "ldr %[B], [%[w2]], #4\n\t"
-                "sxtb16 %[A], %[B]\n\t"
-                "sxtb16 %[B], %[B], ror #8\n\t"
-                "smlad %[a2], %[q0], %[A], %[a2]\n\t"
-                "smlad %[a2], %[q1], %[B], %[a2]\n\t"
-                "ldr %[B], [%[w2], %[S4]]\n\t"
-                "sxtb16 %[A], %[B]\n\t"
-                "sxtb16 %[B], %[B], ror #8\n\t"
-                "smlad %[a3], %[q0], %[A], %[a3]\n\t"
-                "smlad %[a3], %[q1], %[B], %[a3]\n\t"
+        uint32_t q0, q1, A = (uint32_t)n, B;
+        __asm__("lsls %[A], %[A], #31\n\t"
+                "bne 2f\n"
+                "1:\n\t" UML_GEMM_1X4_GROUP "2:\n\t" UML_GEMM_1X4_GROUP
                 "cmp %[q], %[end]\n\t"
                 "bne 1b\n\t"
                 : [a0] "+r"(acc[0]), [a1] "+r"(acc[1]), [a2] "+r"(acc[2]), [a3] "+r"(acc[3]), [q] "+r"(q),
-                  [w] "+r"(w), [w2] "+r"(w2), [q0] "=&r"(q0), [q1] "=&r"(q1), [A] "=&r"(A), [B] "=&r"(B)
+                  [w] "+r"(w), [w2] "+r"(w2), [q0] "=&r"(q0), [q1] "=&r"(q1), [A] "+&r"(A), [B] "=&r"(B)
                 : [S4] "r"(S4), [end] "r"(end)
                 : "cc", "memory");
     }
+#undef UML_GEMM_1X4_GROUP
+}
+
+/* One pixel by filter rows w, w + S: acc[j] += p.w_j. Two groups per iteration; an odd count
+ * enters at the second. */
+UML_INLINE_LOOP void uml_gemm_1x2(const uint32_t *q, const int8_t *w, int32_t S, int32_t n, int32_t acc[2]) {
+#define UML_GEMM_1X2_GROUP                      \
+    "ldrd %[q0], %[q1], [%[q]], #8\n\t"         \
+    "ldr %[B], [%[w], %[S]]\n\t"               \
+    "ldr %[D], [%[w]], #4\n\t"                  \
+    "sxtb16 %[A], %[B]\n\t"                     \
+    "sxtb16 %[B], %[B], ror #8\n\t"             \
+    "sxtb16 %[C], %[D]\n\t"                     \
+    "sxtb16 %[D], %[D], ror #8\n\t"             \
+    "smlad %[a1], %[q0], %[A], %[a1]\n\t"       \
+    "smlad %[a1], %[q1], %[B], %[a1]\n\t"       \
+    "smlad %[a0], %[q0], %[C], %[a0]\n\t"       \
+    "smlad %[a0], %[q1], %[D], %[a0]\n\t"
+    if (n > 0) {
+        const uint32_t *end = q + 2 * n;
+        uint32_t q0, q1, A = (uint32_t)n, B, C, D;
+        __asm__("lsls %[A], %[A], #31\n\t"
+                "bne 2f\n"
+                "1:\n\t" UML_GEMM_1X2_GROUP "2:\n\t" UML_GEMM_1X2_GROUP
+                "cmp %[q], %[end]\n\t"
+                "bne 1b\n\t"
+                : [a0] "+r"(acc[0]), [a1] "+r"(acc[1]), [q] "+r"(q), [w] "+r"(w), [q0] "=&r"(q0), [q1] "=&r"(q1),
+                  [A] "+&r"(A), [B] "=&r"(B), [C] "=&r"(C), [D] "=&r"(D)
+                : [S] "r"(S), [end] "r"(end)
+                : "cc", "memory");
+    }
+#undef UML_GEMM_1X2_GROUP
 }
 
 /* One pixel by one filter row: a + p.w. */
