@@ -886,8 +886,23 @@ static __attribute__((noinline)) void conv_m0_block(const int32_t *q, const int8
     register int32_t a0 __asm__("r8") = 0, a1 __asm__("r9") = 0, a2 __asm__("r10") = 0, a3 __asm__("r11") = 0;
     const int8_t *we = w + n;
     int32_t i = -n, t;
-    __asm__ volatile(".syntax unified\n"
+    /* two values per iteration; an odd count enters at the second */
+    __asm__ volatile(".syntax unified\n\t"
+                     "lsls %[t], %[i], #31\n\t"
+                     "bne 2f\n"
                      "1:\n\t"
+                     "ldrsb %[t], [%[we], %[i]]\n\t"
+                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
+                     "muls r0, %[t], r0\n\t"
+                     "add %[a0], r0\n\t"
+                     "muls r1, %[t], r1\n\t"
+                     "add %[a1], r1\n\t"
+                     "muls r2, %[t], r2\n\t"
+                     "add %[a2], r2\n\t"
+                     "muls r3, %[t], r3\n\t"
+                     "add %[a3], r3\n\t"
+                     "adds %[i], #1\n\t"
+                     "2:\n\t"
                      "ldrsb %[t], [%[we], %[i]]\n\t"
                      "ldm %[q]!, {r0, r1, r2, r3}\n\t"
                      "muls r0, %[t], r0\n\t"

@@ -329,8 +329,28 @@ UML_INLINE_LOOP uml_acc4_t uml_sdot_1x4(const int8_t *x, const int8_t *w, int32_
     if (n > 0) {
         const int8_t *xe = x + n, *w0 = w + n, *w1 = w0 + S, *w2 = w1 + S, *w3 = w2 + S;
         int32_t i = -n, t0, t1;
-        __asm__(".syntax unified\n"
+        /* two values per iteration (the first index test is the loop's only branch but one);
+         * an odd count enters at the second */
+        __asm__(".syntax unified\n\t"
+                "lsls %[t0], %[i], #31\n\t"
+                "bne 2f\n"
                 "1:\n\t"
+                "ldrsb %[t0], [%[xe], %[i]]\n\t"
+                "add %[t0], %[o]\n\t"
+                "ldrsb %[t1], [%[w0], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a0], %[t1]\n\t"
+                "ldrsb %[t1], [%[w1], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a1], %[t1]\n\t"
+                "ldrsb %[t1], [%[w2], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a2], %[t1]\n\t"
+                "ldrsb %[t1], [%[w3], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a3], %[t1]\n\t"
+                "adds %[i], #1\n\t"
+                "2:\n\t"
                 "ldrsb %[t0], [%[xe], %[i]]\n\t"
                 "add %[t0], %[o]\n\t"
                 "ldrsb %[t1], [%[w0], %[i]]\n\t"
@@ -372,8 +392,20 @@ UML_INLINE_LOOP void uml_sdot_1x2(const int8_t *x, const int8_t *w, int32_t S, i
     if (n > 0) {
         const int8_t *xe = x + n, *w0 = w + n, *w1 = w0 + S;
         int32_t i = -n, t0, t1, a0 = acc[0], a1 = acc[1];
-        __asm__(".syntax unified\n"
+        __asm__(".syntax unified\n\t"
+                "lsls %[t0], %[i], #31\n\t"
+                "bne 2f\n"
                 "1:\n\t"
+                "ldrsb %[t0], [%[xe], %[i]]\n\t"
+                "add %[t0], %[o]\n\t"
+                "ldrsb %[t1], [%[w0], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a0], %[t1]\n\t"
+                "ldrsb %[t1], [%[w1], %[i]]\n\t"
+                "muls %[t1], %[t0]\n\t"
+                "add %[a1], %[t1]\n\t"
+                "adds %[i], #1\n\t"
+                "2:\n\t"
                 "ldrsb %[t0], [%[xe], %[i]]\n\t"
                 "add %[t0], %[o]\n\t"
                 "ldrsb %[t1], [%[w0], %[i]]\n\t"
