@@ -294,6 +294,179 @@ static inline int32_t dw_row2_s(const int8_t *x, const int8_t *w, int32_t C, int
 }
 #endif
 
+#ifdef __ARM_ARCH_6M__
+/* Full 3x3 windows (dilation 1 along a row), down form, armv6m: a run of channels of one
+ * output pixel in one assembly loop (the C loop around dw_win3x3_s kept spilling its
+ * pointers). Per channel: the nine taps as in dw_win3x3_s, then uml_rq_down_m0 on acc + bias
+ * (the same instructions with fixed registers, the |v| >= 2^15 case out of line), then
+ * uml_rq_out. The low registers of the taps are pushed for the requantization; push, pop,
+ * LDM and STM are one instruction each. Fields 0-5 are copied to the stack frame. */
+typedef struct {
+    const uml_rq_t *t; /* table entry of the first channel; one entry per channel */
+    int32_t out_off, lo, hi;
+    int8_t *o, *oend; /* outputs of the run (oend > o) */
+    const int8_t *x, *w; /* first tap of the first channel, input and filter */
+    int32_t C, xo, xrow, wrow;
+} dw3_run_t;
+
+static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
+    __asm__ volatile(
+        ".syntax unified\n\t"
+        "push {r4-r7, lr}\n\t"
+        "mov r4, r8\n\t"
+        "mov r5, r9\n\t"
+        "mov r6, r10\n\t"
+        "mov r7, r11\n\t"
+        "push {r4-r7}\n\t"
+        "sub sp, #24\n\t"
+        "ldm r0!, {r1-r6}\n\t"
+        "mov r7, sp\n\t"
+        "stm r7!, {r1-r6}\n\t"
+        "ldm r0!, {r1-r6}\n\t" /* x, w, C, xo, xrow, wrow */
+        "mov r8, r4\n\t"
+        "mov r9, r5\n\t"
+        "mov r10, r6\n\t"
+        "movs r7, #1\n\t"
+        "subs r7, r7, r5\n\t"
+        "subs r7, r7, r5\n\t"
+        "mov r11, r7\n\t" /* 1 - 2 xrow */
+        "movs r7, #1\n\t"
+        "subs r7, r7, r6\n\t"
+        "subs r7, r7, r6\n\t"
+        "mov r12, r7\n\t" /* 1 - 2 wrow */
+        "movs r0, r1\n\t"
+        "movs r1, r2\n\t"
+        "movs r2, r3\n\t"
+        "lsls r3, r2, #1\n\t"
+        "movs r4, #0\n"
+        "1:\n\t"
+        "ldrsb r6, [r0, r4]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r5, [r1, r4]\n\t"
+        "muls r5, r6\n\t"
+        "ldrsb r6, [r0, r2]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r2]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r3]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r3]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "add r0, r9\n\t"
+        "add r1, r10\n\t"
+        "ldrsb r6, [r0, r4]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r4]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r2]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r2]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r3]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r3]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "add r0, r9\n\t"
+        "add r1, r10\n\t"
+        "ldrsb r6, [r0, r4]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r4]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r2]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r2]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r3]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r3]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "push {r0-r4}\n\t" /* frame now at sp + 20 */
+        "ldr r4, [sp, #20]\n\t"
+        "ldm r4!, {r0-r3}\n\t" /* bias, mult, a, b */
+        "str r4, [sp, #20]\n\t"
+        "adds r5, r0\n\t" /* v = acc + bias */
+        "sxth r0, r5\n\t"
+        "cmp r0, r5\n\t"
+        "bne 6f\n\t"
+        "asrs r6, r1, #16\n\t"
+        "uxth r7, r1\n\t"
+        "muls r7, r5\n\t"
+        "asrs r7, r7, #16\n\t"
+        "muls r6, r5\n\t"
+        "adds r7, r6\n\t"
+        "ldr r6, =0x4000\n\t"
+        "adds r7, r6\n\t"
+        "asrs r5, r7, #15\n"
+        "3:\n\t"
+        "lsrs r0, r5, #31\n\t"
+        "subs r5, r0\n\t"
+        "asrs r5, r5, #1\n\t"
+        "adds r5, r2\n\t"
+        "asrs r5, r3\n\t"
+        "add r4, sp, #24\n\t"
+        "ldm r4!, {r0-r2}\n\t" /* out_off, lo, hi */
+        "adds r5, r0\n\t"
+        "cmp r5, r1\n\t"
+        "bge 4f\n\t"
+        "movs r5, r1\n"
+        "4:\n\t"
+        "cmp r5, r2\n\t"
+        "ble 5f\n\t"
+        "movs r5, r2\n"
+        "5:\n\t"
+        "ldm r4!, {r0, r1}\n\t" /* o, oend */
+        "strb r5, [r0]\n\t"
+        "adds r0, #1\n\t"
+        "str r0, [sp, #36]\n\t"
+        "cmp r0, r1\n\t"
+        "pop {r0-r4}\n\t"
+        "add r0, r11\n\t"
+        "add r1, r12\n\t"
+        "bne 1b\n\t"
+        "add sp, #24\n\t"
+        "pop {r4-r7}\n\t"
+        "mov r8, r4\n\t"
+        "mov r9, r5\n\t"
+        "mov r10, r6\n\t"
+        "mov r11, r7\n\t"
+        "pop {r4-r7, pc}\n"
+        "6:\n\t" /* |v| >= 2^15: v = vh 2^16 + vl (uml_rq_down_m0) */
+        "asrs r7, r5, #16\n\t"
+        "uxth r4, r5\n\t"
+        "lsrs r6, r1, #16\n\t"
+        "uxth r0, r1\n\t"
+        "movs r5, r4\n\t"
+        "muls r5, r0\n\t"
+        "lsrs r5, r5, #16\n\t"
+        "muls r4, r6\n\t"
+        "adds r5, r4\n\t"
+        "muls r0, r7\n\t"
+        "adds r5, r0\n\t"
+        "ldr r4, =0x4000\n\t"
+        "adds r5, r4\n\t"
+        "muls r6, r7\n\t"
+        "cmp r7, #0\n\t"
+        "blt 7f\n\t"
+        "lsrs r5, r5, #15\n\t"
+        "b 8f\n"
+        "7:\n\t"
+        "asrs r5, r5, #15\n"
+        "8:\n\t"
+        "lsls r6, r6, #1\n\t"
+        "adds r5, r6\n\t"
+        "b 3b\n\t"
+        ".ltorg\n");
+}
+#endif
+
 /* acc + the taps of one window row: n taps, input taps xs bytes apart, filter taps C apart. */
 static inline int32_t dw_row_taps_s(const int8_t *x, const int8_t *w, int32_t n, int32_t xs, int32_t C, int32_t xo,
                                     int32_t acc) {
@@ -312,6 +485,9 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
     uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
     const int32_t nfy = fy_hi - fy_lo, xrow = g->dil_h * g->in_w * C, wrow = g->k_w * C, xs = g->dil_w * C;
     uml_rq_t t[UML_RQ_BLOCK];
+#ifdef __ARM_ARCH_6M__
+    dw3_run_t run = {.t = t, .out_off = out_off, .lo = lo, .hi = hi, .C = C, .xo = xo, .xrow = xrow, .wrow = wrow};
+#endif
     for (int32_t c0 = 0; c0 < C; c0 += UML_RQ_BLOCK) {
         const int32_t nb = C - c0 < UML_RQ_BLOCK ? C - c0 : UML_RQ_BLOCK;
         uml_rq_fill(s, c0, nb, down, t);
@@ -327,6 +503,16 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
 #ifdef UML_FAST_THUMB1_ASM
             if (g->dil_w == 1 && (nfx == 3 || nfx == 2)) {
                 const int full = nfy == 3 && nfx == 3 && g->k_w == 3;
+#ifdef __ARM_ARCH_6M__
+                if (full && down) {
+                    run.o = o;
+                    run.oend = o + nb;
+                    run.x = xb;
+                    run.w = wb;
+                    dw3x3_run_m0(&run);
+                    continue;
+                }
+#endif
                 for (int32_t i = 0; i < nb; i++) {
                     int32_t acc = 0;
                     if (full) {
