@@ -295,18 +295,21 @@ static inline int32_t dw_row2_s(const int8_t *x, const int8_t *w, int32_t C, int
 #endif
 
 #ifdef __ARM_ARCH_6M__
-/* Full 3x3 windows (dilation 1 along a row), down form, armv6m: a run of channels of one
- * output pixel in one assembly loop (the C loop around dw_win3x3_s kept spilling its
- * pointers). Per channel: the nine taps as in dw_win3x3_s, then uml_rq_down_m0 on acc + bias
- * (the same instructions with fixed registers, the |v| >= 2^15 case out of line), then
- * uml_rq_out. The low registers of the taps are pushed for the requantization; push, pop,
- * LDM and STM are one instruction each. Fields 0-5 are copied to the stack frame. */
+/* Windows of 1-3 rows of 3 (or 2) taps inside the input (dilation 1 along a row), down form,
+ * armv6m: a run of channels of one output pixel in one assembly loop (the C loop around
+ * dw_win3x3_s kept spilling its pointers). Per channel: the taps as in dw_row3_s / dw_row2_s,
+ * entered at the row block that leaves nfy rows (MOV PC to an address set up once), then
+ * uml_rq_down_m0 on acc + bias (the same instructions with fixed registers, the |v| >= 2^15
+ * case out of line), then uml_rq_out. The low registers of the taps are pushed for the
+ * requantization; push, pop, LDM and STM are one instruction each. Fields 0-5 are copied to
+ * the stack frame. Row blocks are 17 (3 taps) or 12 (2 taps) 16-bit instructions. */
 typedef struct {
     const uml_rq_t *t; /* table entry of the first channel; one entry per channel */
     int32_t out_off, lo, hi;
     int8_t *o, *oend; /* outputs of the run (oend > o) */
-    const int8_t *x, *w; /* first tap of the first channel, input and filter */
+    const int8_t *x, *w; /* first inside tap of the first channel, input and filter */
     int32_t C, xo, xrow, wrow;
+    int32_t nfy, nfx; /* rows 1..3, taps per row 2 or 3 */
 } dw3_run_t;
 
 static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
@@ -322,40 +325,45 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "ldm r0!, {r1-r6}\n\t"
         "mov r7, sp\n\t"
         "stm r7!, {r1-r6}\n\t"
-        "ldm r0!, {r1-r6}\n\t" /* x, w, C, xo, xrow, wrow */
+        "ldm r0!, {r1-r6}\n\t"
         "mov r8, r4\n\t"
         "mov r9, r5\n\t"
         "mov r10, r6\n\t"
-        "movs r7, #1\n\t"
-        "subs r7, r7, r5\n\t"
-        "subs r7, r7, r5\n\t"
-        "mov r11, r7\n\t" /* 1 - 2 xrow */
-        "movs r7, #1\n\t"
-        "subs r7, r7, r6\n\t"
-        "subs r7, r7, r6\n\t"
-        "mov r12, r7\n\t" /* 1 - 2 wrow */
+        "ldr r7, [r0]\n\t"
+        "subs r7, #1\n\t"
+        "muls r5, r7\n\t"
+        "movs r4, #1\n\t"
+        "subs r4, r4, r5\n\t"
+        "mov r11, r4\n\t"
+        "muls r6, r7\n\t"
+        "movs r4, #1\n\t"
+        "subs r4, r4, r6\n\t"
+        "mov r12, r4\n\t"
+        "ldr r4, [r0, #4]\n\t"
+        "cmp r4, #3\n\t"
+        "bne 11f\n\t"
+        "adr r6, 10f\n\t"
+        "movs r5, #34\n\t"
+        "b 12f\n\t"
+        "11:\n\t"
+        "adr r6, 20f\n\t"
+        "movs r5, #24\n\t"
+        "12:\n\t"
+        "movs r4, #2\n\t"
+        "subs r4, r4, r7\n\t"
+        "muls r5, r4\n\t"
+        "adds r6, r5\n\t"
+        "mov lr, r6\n\t"
         "movs r0, r1\n\t"
         "movs r1, r2\n\t"
         "movs r2, r3\n\t"
         "lsls r3, r2, #1\n\t"
-        "movs r4, #0\n"
+        "movs r4, #0\n\t"
         "1:\n\t"
-        "ldrsb r6, [r0, r4]\n\t"
-        "add r6, r8\n\t"
-        "ldrsb r5, [r1, r4]\n\t"
-        "muls r5, r6\n\t"
-        "ldrsb r6, [r0, r2]\n\t"
-        "add r6, r8\n\t"
-        "ldrsb r7, [r1, r2]\n\t"
-        "muls r7, r6\n\t"
-        "adds r5, r7\n\t"
-        "ldrsb r6, [r0, r3]\n\t"
-        "add r6, r8\n\t"
-        "ldrsb r7, [r1, r3]\n\t"
-        "muls r7, r6\n\t"
-        "adds r5, r7\n\t"
-        "add r0, r9\n\t"
-        "add r1, r10\n\t"
+        "movs r5, #0\n\t"
+        "mov pc, lr\n\t"
+        ".align 2\n\t"
+        "10:\n\t"
         "ldrsb r6, [r0, r4]\n\t"
         "add r6, r8\n\t"
         "ldrsb r7, [r1, r4]\n\t"
@@ -388,11 +396,29 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "ldrsb r7, [r1, r3]\n\t"
         "muls r7, r6\n\t"
         "adds r5, r7\n\t"
-        "push {r0-r4}\n\t" /* frame now at sp + 20 */
+        "add r0, r9\n\t"
+        "add r1, r10\n\t"
+        "ldrsb r6, [r0, r4]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r4]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r2]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r2]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r3]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r3]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "2:\n\t"
+        "push {r0-r4}\n\t"
         "ldr r4, [sp, #20]\n\t"
-        "ldm r4!, {r0-r3}\n\t" /* bias, mult, a, b */
+        "ldm r4!, {r0-r3}\n\t"
         "str r4, [sp, #20]\n\t"
-        "adds r5, r0\n\t" /* v = acc + bias */
+        "adds r5, r0\n\t"
         "sxth r0, r5\n\t"
         "cmp r0, r5\n\t"
         "bne 6f\n\t"
@@ -404,7 +430,7 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "adds r7, r6\n\t"
         "ldr r6, =0x4000\n\t"
         "adds r7, r6\n\t"
-        "asrs r5, r7, #15\n"
+        "asrs r5, r7, #15\n\t"
         "3:\n\t"
         "lsrs r0, r5, #31\n\t"
         "subs r5, r0\n\t"
@@ -412,17 +438,17 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "adds r5, r2\n\t"
         "asrs r5, r3\n\t"
         "add r4, sp, #24\n\t"
-        "ldm r4!, {r0-r2}\n\t" /* out_off, lo, hi */
+        "ldm r4!, {r0-r2}\n\t"
         "adds r5, r0\n\t"
         "cmp r5, r1\n\t"
         "bge 4f\n\t"
-        "movs r5, r1\n"
+        "movs r5, r1\n\t"
         "4:\n\t"
         "cmp r5, r2\n\t"
         "ble 5f\n\t"
-        "movs r5, r2\n"
+        "movs r5, r2\n\t"
         "5:\n\t"
-        "ldm r4!, {r0, r1}\n\t" /* o, oend */
+        "ldm r4!, {r0, r1}\n\t"
         "strb r5, [r0]\n\t"
         "adds r0, #1\n\t"
         "str r0, [sp, #36]\n\t"
@@ -430,14 +456,16 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "pop {r0-r4}\n\t"
         "add r0, r11\n\t"
         "add r1, r12\n\t"
-        "bne 1b\n\t"
+        "beq 9f\n\t"
+        "b 1b\n\t"
+        "9:\n\t"
         "add sp, #24\n\t"
         "pop {r4-r7}\n\t"
         "mov r8, r4\n\t"
         "mov r9, r5\n\t"
         "mov r10, r6\n\t"
         "mov r11, r7\n\t"
-        "pop {r4-r7, pc}\n"
+        "pop {r4-r7, pc}\n\t"
         "6:\n\t" /* |v| >= 2^15: v = vh 2^16 + vl (uml_rq_down_m0) */
         "asrs r7, r5, #16\n\t"
         "uxth r4, r5\n\t"
@@ -456,13 +484,50 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "cmp r7, #0\n\t"
         "blt 7f\n\t"
         "lsrs r5, r5, #15\n\t"
-        "b 8f\n"
+        "b 8f\n\t"
         "7:\n\t"
-        "asrs r5, r5, #15\n"
+        "asrs r5, r5, #15\n\t"
         "8:\n\t"
         "lsls r6, r6, #1\n\t"
         "adds r5, r6\n\t"
         "b 3b\n\t"
+        ".align 2\n\t"
+        "20:\n\t"
+        "ldrsb r6, [r0, r4]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r4]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r2]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r2]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "add r0, r9\n\t"
+        "add r1, r10\n\t"
+        "ldrsb r6, [r0, r4]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r4]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r2]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r2]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "add r0, r9\n\t"
+        "add r1, r10\n\t"
+        "ldrsb r6, [r0, r4]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r4]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "ldrsb r6, [r0, r2]\n\t"
+        "add r6, r8\n\t"
+        "ldrsb r7, [r1, r2]\n\t"
+        "muls r7, r6\n\t"
+        "adds r5, r7\n\t"
+        "b 2b\n\t"
         ".ltorg\n");
 }
 #endif
@@ -504,7 +569,9 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
             if (g->dil_w == 1 && (nfx == 3 || nfx == 2)) {
                 const int full = nfy == 3 && nfx == 3 && g->k_w == 3;
 #ifdef __ARM_ARCH_6M__
-                if (full && down) {
+                if (down && nfy >= 1 && nfy <= 3) {
+                    run.nfy = nfy;
+                    run.nfx = nfx;
                     run.o = o;
                     run.oend = o + nb;
                     run.x = xb;
