@@ -299,10 +299,11 @@ static inline int32_t dw_row2_s(const int8_t *x, const int8_t *w, int32_t C, int
  * armv6m: a run of channels of one output pixel in one assembly loop (the C loop around
  * dw_win3x3_s kept spilling its pointers). Per channel: the taps as in dw_row3_s / dw_row2_s,
  * entered at the row block that leaves nfy rows (MOV PC to an address set up once), then
- * uml_rq_down_m0 on acc + bias (the same instructions with fixed registers, the |v| >= 2^15
- * case out of line), then uml_rq_out. The low registers of the taps are pushed for the
- * requantization; push, pop, LDM and STM are one instruction each. Fields 0-5 are copied to
- * the stack frame. Row blocks are 17 (3 taps) or 12 (2 taps) 16-bit instructions. */
+ * the SRDHM of uml_rq_down_m0 on v = acc + bias (the same instructions with fixed registers,
+ * the |v| >= 2^15 case out of line) in the wide down form (dw_wide_ok), then uml_rq_out. The
+ * low registers of the taps are pushed for the requantization; push, pop, LDM and STM are one
+ * instruction each. Fields 0-5 are copied to the stack frame. Row blocks are 17 (3 taps) or
+ * 12 (2 taps) 16-bit instructions. */
 typedef struct {
     const uml_rq_t *t; /* table entry of the first channel; one entry per channel */
     int32_t out_off, lo, hi;
@@ -431,12 +432,11 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "ldr r6, =0x4000\n\t"
         "adds r7, r6\n\t"
         "asrs r5, r7, #15\n\t"
-        "3:\n\t"
         "lsrs r0, r5, #31\n\t"
         "subs r5, r0\n\t"
-        "asrs r5, r5, #1\n\t"
         "adds r5, r2\n\t"
         "asrs r5, r3\n\t"
+        "3:\n\t"
         "add r4, sp, #24\n\t"
         "ldm r4!, {r0-r2}\n\t"
         "adds r5, r0\n\t"
@@ -479,15 +479,21 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "ldr r4, =0x4000\n\t"
         "adds r5, r4\n\t"
         "muls r6, r7\n\t"
+        "lsls r6, r6, #1\n\t"
         "cmp r7, #0\n\t"
         "blt 7f\n\t"
-        "lsrs r5, r5, #15\n\t"
-        "b 8f\n\t"
-        "7:\n\t"
-        "asrs r5, r5, #15\n\t"
-        "8:\n\t"
-        "lsls r6, r6, #1\n\t"
+        "lsrs r5, r5, #15\n\t" /* v >= 0: s >= 0, s + a shifted as unsigned */
         "adds r5, r6\n\t"
+        "adds r5, r2\n\t"
+        "lsrs r5, r3\n\t"
+        "b 3b\n\t"
+        "7:\n\t"
+        "asrs r5, r5, #15\n\t" /* v < 0: s' + a shifted as signed */
+        "adds r5, r6\n\t"
+        "lsrs r0, r5, #31\n\t"
+        "subs r5, r0\n\t"
+        "adds r5, r2\n\t"
+        "asrs r5, r3\n\t"
         "b 3b\n\t"
         ".align 2\n\t"
         "20:\n\t"
@@ -530,6 +536,50 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
 }
 #endif
 
+#ifdef __ARM_ARCH_6M__
+/* The "wide" down form of depth multiplier 1 on armv6m: every channel has a right shift
+ * e = -shift in [1, 31] (or a zero multiplier, stored with e = 1); the table holds a = 2^(e-1),
+ * b = e. With v = acc + bias, s = SRDHM(v, m) and s' = s - [s < 0],
+ * uml_rdbpot(s, e) = floor((s' + 2^(e-1)) / 2^e) (the remainder test of uml_rdbpot moved into
+ * the sum). The sum need not fit int32, but it has the sign of v (m >= 0: s has the sign of v or
+ * is 0, and then the sum is a > 0): for v >= 0, 0 <= s <= 2^31 - 2 (v m <= (2^31 - 1)^2), so
+ * s + a lies in [0, 2^32) and is shifted as unsigned; for v < 0, s >= 1 - 2^31 (v m >= 2^31 - 2^62),
+ * so s' + a lies in [-2^31, 2^30] and is shifted as signed. When |v| < 2^15, |s| < 2^15 and the
+ * signed form serves both signs. A zero multiplier gives s = 0 and floor(1 / 2) = 0. The
+ * entry's b is the right shift of the general form (whose left shift is 0). */
+static int dw_wide_ok(const uml_out_stage_t *s, int32_t channels) {
+    const int32_t cnt = s->per_channel ? channels : 1;
+    for (int32_t i = 0; i < cnt; i++) {
+        if (s->mult[i] != 0 && (s->shift[i] > -1 || s->shift[i] < -31)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void dw_wide_fill(const uml_out_stage_t *s, int32_t oc0, int32_t n, uml_rq_t *t) {
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t oc = oc0 + i, q = s->per_channel ? oc : 0, m = s->mult[q];
+        const int32_t e = m == 0 ? 1 : -s->shift[q];
+        t[i].bias = s->bias ? s->bias[oc] : 0;
+        t[i].mult = m;
+        t[i].a = (int32_t)(UINT32_C(1) << (e - 1));
+        t[i].b = e;
+    }
+}
+
+/* The C windows (off the hot path) take the general form with left shift 0 on either table. */
+static __attribute__((noinline)) int32_t dw_wide_scale(const uml_rq_t *r, int32_t acc, int down) {
+    const int32_t v = uml_shl_wrap(uml_add_wrap(acc, r->bias), down ? 0 : r->a);
+    return uml_rdbpot(uml_fast_srdhm(v, r->mult), r->b);
+}
+#define DW_S_FILL(s, c0, nb, down, t) ((down) ? dw_wide_fill(s, c0, nb, t) : uml_rq_fill(s, c0, nb, 0, t))
+#define DW_S_SCALE(t, acc, down) dw_wide_scale(t, acc, down)
+#else
+#define DW_S_FILL(s, c0, nb, down, t) uml_rq_fill(s, c0, nb, down, t)
+#define DW_S_SCALE(t, acc, down) uml_rq_scale(t, acc, down)
+#endif
+
 /* acc + the taps of one window row: n taps, input taps xs bytes apart, filter taps C apart. */
 static inline int32_t dw_row_taps_s(const int8_t *x, const int8_t *w, int32_t n, int32_t xs, int32_t C, int32_t xo,
                                     int32_t acc) {
@@ -553,7 +603,7 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
 #endif
     for (int32_t c0 = 0; c0 < C; c0 += UML_RQ_BLOCK) {
         const int32_t nb = C - c0 < UML_RQ_BLOCK ? C - c0 : UML_RQ_BLOCK;
-        uml_rq_fill(s, c0, nb, down, t);
+        DW_S_FILL(s, c0, nb, down, t);
         for (int32_t ox = 0; ox < g->out_w; ox++) {
             const int32_t x0 = ox * g->stride_w - g->pad_w;
             int32_t fx_lo, fx_hi;
@@ -588,7 +638,7 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
                             acc = nfx == 3 ? dw_row3_s(xr, wr, C, xo, acc) : dw_row2_s(xr, wr, C, xo, acc);
                         }
                     }
-                    o[i] = uml_rq_out(uml_rq_scale(&t[i], acc, down), out_off, lo, hi);
+                    o[i] = uml_rq_out(DW_S_SCALE(&t[i], acc, down), out_off, lo, hi);
                 }
                 continue;
             }
@@ -599,7 +649,7 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
                 for (int32_t fy = 0; fy < nfy; fy++, xr += xrow, wr += wrow) {
                     acc = dw_row_taps_s(xr, wr, nfx, xs, C, xo, acc);
                 }
-                o[i] = uml_rq_out(uml_rq_scale(&t[i], acc, down), out_off, lo, hi);
+                o[i] = uml_rq_out(DW_S_SCALE(&t[i], acc, down), out_off, lo, hi);
             }
         }
     }
@@ -786,7 +836,12 @@ static void dw_fast(const uml_node_t *n) {
     g.pad_w = p[UML_CONV_PAD_W];
     g.och = f_t->dims[3];
     g.dm = g.och / g.ch;
+#ifdef __ARM_ARCH_6M__
+    /* depth multiplier 1 (dw_row_s): the wide down form */
+    const int down = g.dm != 1 ? uml_rq_down_ok(&g.stage, g.och, g.k_h * g.k_w) : dw_wide_ok(&g.stage, g.och);
+#else
     const int down = uml_rq_down_ok(&g.stage, g.och, g.k_h * g.k_w);
+#endif
     int8_t *out = g.output;
     for (int32_t b = 0; b < g.batches; b++) {
         const int8_t *in_b = g.input + b * g.in_h * g.in_w * g.ch;
