@@ -319,6 +319,37 @@ static __attribute__((noinline, unused)) void uml_sdot_1x4_t2(const int8_t *x, c
 }
 #endif
 
+#ifdef __ARM_ARCH_6M__
+/* One value of x against four w rows (uml_sdot_1x4 on armv6m; the loop runs it twice per iteration). */
+#define UML_SDOT_M0_STEP4 \
+    "ldrsb %[t0], [%[xe], %[i]]\n\t"    \
+    "add %[t0], %[o]\n\t"               \
+    "ldrsb %[t1], [%[w0], %[i]]\n\t"    \
+    "muls %[t1], %[t0]\n\t"             \
+    "add %[a0], %[t1]\n\t"              \
+    "ldrsb %[t1], [%[w1], %[i]]\n\t"    \
+    "muls %[t1], %[t0]\n\t"             \
+    "add %[a1], %[t1]\n\t"              \
+    "ldrsb %[t1], [%[w2], %[i]]\n\t"    \
+    "muls %[t1], %[t0]\n\t"             \
+    "add %[a2], %[t1]\n\t"              \
+    "ldrsb %[t1], [%[w3], %[i]]\n\t"    \
+    "muls %[t1], %[t0]\n\t"             \
+    "add %[a3], %[t1]\n\t"              \
+    "adds %[i], #1\n\t"
+/* One value of x against two w rows (uml_sdot_1x2 on armv6m). */
+#define UML_SDOT_M0_STEP2 \
+    "ldrsb %[t0], [%[xe], %[i]]\n\t"    \
+    "add %[t0], %[o]\n\t"               \
+    "ldrsb %[t1], [%[w0], %[i]]\n\t"    \
+    "muls %[t1], %[t0]\n\t"             \
+    "add %[a0], %[t1]\n\t"              \
+    "ldrsb %[t1], [%[w1], %[i]]\n\t"    \
+    "muls %[t1], %[t0]\n\t"             \
+    "add %[a1], %[t1]\n\t"              \
+    "adds %[i], #1\n\t"
+#endif
+
 UML_INLINE_LOOP uml_acc4_t uml_sdot_1x4(const int8_t *x, const int8_t *w, int32_t S, int32_t n, int32_t xo,
                                         uml_acc4_t acc) {
 #ifdef __ARM_ARCH_7M__
@@ -334,38 +365,7 @@ UML_INLINE_LOOP uml_acc4_t uml_sdot_1x4(const int8_t *x, const int8_t *w, int32_
         __asm__(".syntax unified\n\t"
                 "lsls %[t0], %[i], #31\n\t"
                 "bne 2f\n"
-                "1:\n\t"
-                "ldrsb %[t0], [%[xe], %[i]]\n\t"
-                "add %[t0], %[o]\n\t"
-                "ldrsb %[t1], [%[w0], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a0], %[t1]\n\t"
-                "ldrsb %[t1], [%[w1], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a1], %[t1]\n\t"
-                "ldrsb %[t1], [%[w2], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a2], %[t1]\n\t"
-                "ldrsb %[t1], [%[w3], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a3], %[t1]\n\t"
-                "adds %[i], #1\n\t"
-                "2:\n\t"
-                "ldrsb %[t0], [%[xe], %[i]]\n\t"
-                "add %[t0], %[o]\n\t"
-                "ldrsb %[t1], [%[w0], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a0], %[t1]\n\t"
-                "ldrsb %[t1], [%[w1], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a1], %[t1]\n\t"
-                "ldrsb %[t1], [%[w2], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a2], %[t1]\n\t"
-                "ldrsb %[t1], [%[w3], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a3], %[t1]\n\t"
-                "adds %[i], #1\n\t"
+                "1:\n\t" UML_SDOT_M0_STEP4 "2:\n\t" UML_SDOT_M0_STEP4
                 "bne 1b\n\t"
                 : [a0] "+h"(acc.a0), [a1] "+h"(acc.a1), [a2] "+h"(acc.a2), [a3] "+h"(acc.a3), [i] "+l"(i),
                   [t0] "=&l"(t0), [t1] "=&l"(t1)
@@ -395,26 +395,7 @@ UML_INLINE_LOOP void uml_sdot_1x2(const int8_t *x, const int8_t *w, int32_t S, i
         __asm__(".syntax unified\n\t"
                 "lsls %[t0], %[i], #31\n\t"
                 "bne 2f\n"
-                "1:\n\t"
-                "ldrsb %[t0], [%[xe], %[i]]\n\t"
-                "add %[t0], %[o]\n\t"
-                "ldrsb %[t1], [%[w0], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a0], %[t1]\n\t"
-                "ldrsb %[t1], [%[w1], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a1], %[t1]\n\t"
-                "adds %[i], #1\n\t"
-                "2:\n\t"
-                "ldrsb %[t0], [%[xe], %[i]]\n\t"
-                "add %[t0], %[o]\n\t"
-                "ldrsb %[t1], [%[w0], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a0], %[t1]\n\t"
-                "ldrsb %[t1], [%[w1], %[i]]\n\t"
-                "muls %[t1], %[t0]\n\t"
-                "add %[a1], %[t1]\n\t"
-                "adds %[i], #1\n\t"
+                "1:\n\t" UML_SDOT_M0_STEP2 "2:\n\t" UML_SDOT_M0_STEP2
                 "bne 1b\n\t"
                 : [a0] "+h"(a0), [a1] "+h"(a1), [i] "+l"(i), [t0] "=&l"(t0), [t1] "=&l"(t1)
                 : [xe] "l"(xe), [w0] "l"(w0), [w1] "l"(w1), [o] "h"(xo)
