@@ -389,6 +389,21 @@ typedef struct {
     "lsr %[a1], %[a0], #8\n\t"                                                                  \
     "lsr %[a2], %[a0], #16\n\t"                                                                 \
     "lsr %[a3], %[a0], #24\n\t"
+/* Four values of a window against four filter rows (twice per loop iteration: labels 2 and 3). */
+#define CONV_SK_GROUP                  \
+    "ldr %[o], [%[X]], #4\n\t"         \
+    "ldm %[q]!, {r4, r5, r6, r7}\n\t"  \
+    "sxtb16 %[c], %[o]\n\t"            \
+    "sxtb16 %[o], %[o], ror #8\n\t"    \
+    "smlad %[a0], r4, %[c], %[a0]\n\t" \
+    "smlad %[a0], r5, %[o], %[a0]\n\t" \
+    "smlad %[a1], r6, %[c], %[a1]\n\t" \
+    "smlad %[a1], r7, %[o], %[a1]\n\t" \
+    "ldm %[q]!, {r4, r5, r6, r7}\n\t"  \
+    "smlad %[a2], r4, %[c], %[a2]\n\t" \
+    "smlad %[a2], r5, %[o], %[a2]\n\t" \
+    "smlad %[a3], r6, %[c], %[a3]\n\t" \
+    "smlad %[a3], r7, %[o], %[a3]\n\t"
 #define CONV_SK_BLOCKS(name, CLAMP)                                                              \
     static __attribute__((noinline)) void name(const uint32_t *q, int8_t *o, const int8_t *we,   \
                                                conv_sk_ctx_t *c) {                               \
@@ -408,34 +423,7 @@ typedef struct {
             "ldr %[X], [%[c], #48]\n\t"                                                          \
             "strd %[c], %[o], [sp, #-8]!\n\t"                                                    \
             "ldr pc, [%[c], #52]\n"                                                              \
-            "2:\n\t"                                                                             \
-            "ldr %[o], [%[X]], #4\n\t"                                                           \
-            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
-            "sxtb16 %[c], %[o]\n\t"                                                              \
-            "sxtb16 %[o], %[o], ror #8\n\t"                                                      \
-            "smlad %[a0], r4, %[c], %[a0]\n\t"                                                   \
-            "smlad %[a0], r5, %[o], %[a0]\n\t"                                                   \
-            "smlad %[a1], r6, %[c], %[a1]\n\t"                                                   \
-            "smlad %[a1], r7, %[o], %[a1]\n\t"                                                   \
-            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
-            "smlad %[a2], r4, %[c], %[a2]\n\t"                                                   \
-            "smlad %[a2], r5, %[o], %[a2]\n\t"                                                   \
-            "smlad %[a3], r6, %[c], %[a3]\n\t"                                                   \
-            "smlad %[a3], r7, %[o], %[a3]\n\t"                                                   \
-            "3:\n\t"                                                                             \
-            "ldr %[o], [%[X]], #4\n\t"                                                           \
-            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
-            "sxtb16 %[c], %[o]\n\t"                                                              \
-            "sxtb16 %[o], %[o], ror #8\n\t"                                                      \
-            "smlad %[a0], r4, %[c], %[a0]\n\t"                                                   \
-            "smlad %[a0], r5, %[o], %[a0]\n\t"                                                   \
-            "smlad %[a1], r6, %[c], %[a1]\n\t"                                                   \
-            "smlad %[a1], r7, %[o], %[a1]\n\t"                                                   \
-            "ldm %[q]!, {r4, r5, r6, r7}\n\t"                                                    \
-            "smlad %[a2], r4, %[c], %[a2]\n\t"                                                   \
-            "smlad %[a2], r5, %[o], %[a2]\n\t"                                                   \
-            "smlad %[a3], r6, %[c], %[a3]\n\t"                                                   \
-            "smlad %[a3], r7, %[o], %[a3]\n\t"                                                   \
+            "2:\n\t" CONV_SK_GROUP "3:\n\t" CONV_SK_GROUP                                            \
             "cmp %[X], %[Y]\n\t"                                                                 \
             "bne 2b\n\t"                                                                         \
             "ldrd %[c], %[o], [sp], #8\n\t"                                                      \
