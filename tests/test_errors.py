@@ -36,7 +36,7 @@ def with_crc(b: bytearray) -> bytes:
     return bytes(b)
 
 
-def load_errors(tmp_path: Path, blobs: dict[str, bytes]) -> dict[str, str]:
+def load_errors(tmp_path: Path, blobs: dict[str, bytes], mode: str | None = None) -> dict[str, str]:
     """Model.load each blob from a file on the unix port; name -> exception text or 'loaded'."""
     for name, data in blobs.items():
         (tmp_path / f"{name}.uml").write_bytes(data)
@@ -44,7 +44,7 @@ def load_errors(tmp_path: Path, blobs: dict[str, bytes]) -> dict[str, str]:
         "from ulab_ml import Model\n"
         f"for name in {sorted(blobs)!r}:\n"
         "    try:\n"
-        "        Model.load(name + '.uml')\n"
+        f"        Model.load(name + '.uml', {mode!r})\n"
         "        print(name, '|loaded')\n"
         "    except Exception as e:\n"
         "        print(name, '|' + type(e).__name__ + ': ' + str(e))\n"
@@ -85,6 +85,27 @@ def test_corrupt_blobs_are_rejected_with_clear_messages(tmp_path: Path, blob: by
     assert errors["newer"].startswith("ValueError: model format is newer than this ulab_ml supports")
     assert errors["unknown_op"].startswith("ValueError: model uses an operator this ulab_ml does not know")
     assert errors["bad_offset"] == "ValueError: corrupt model: tensor outside the arena"
+
+
+def test_streamed_load_checks_the_arena_size_it_allocates_early(tmp_path: Path, blob: bytes) -> None:
+    """A streamed load allocates the arena right after the weights buffer, from the header's
+    arena size, before the loader has checked the header: a corrupt size must still get the
+    loader's message, not a MemoryError or a wrong-sized arena."""
+    def arena(n: int, crc: bool) -> bytes:
+        b = bytearray(blob)
+        struct.pack_into("<I", b, 24, n)
+        return with_crc(b) if crc else bytes(b)
+
+    errors = load_errors(tmp_path, {
+        "good": blob,
+        "huge": arena(0xFFFFFFF0, False),
+        "huge_crc": arena(0x7FFFFFF0, True),
+        "small_crc": arena(16, True),
+    }, "stream")
+    assert errors["good"] == "loaded"
+    assert errors["huge"] == "ValueError: corrupt model: arena size out of range"
+    assert errors["huge_crc"].startswith("MemoryError: ulab_ml: model needs 2147483632 bytes of RAM for its arena, ")
+    assert errors["small_crc"] == "ValueError: corrupt model: tensor outside the arena"
 
 
 def test_bad_inputs_leave_model_usable(tmp_path: Path, blob: bytes) -> None:

@@ -135,6 +135,7 @@ class Model:
         self._state = new_state() if new_state else bytearray(nat.STATE_SIZE)
         self.stream_buffer_bytes = 0
         self.stream_bytes_per_infer = 0
+        self._arena = None
         if not isinstance(source, str):
             source = getattr(source, "MODEL", source)  # a module from `ulab-ml convert --format mpy`
         if isinstance(source, str):
@@ -166,7 +167,9 @@ class Model:
         self.mode = mode
         arena_size, span, ins, outs = info
         self.arena_size = arena_size
-        self._arena = _alloc(arena_size if arena_size > 0 else 16, "arena")
+        if self._arena is None or len(self._arena) != max(arena_size, 16):
+            self._arena = None
+            self._arena = _alloc(max(arena_size, 16), "arena")
         if self._file is None:
             self._ctx = (self._state, self._blob, self._arena)
         else:
@@ -235,6 +238,12 @@ class Model:
                 if f.readinto(rec) == 4:
                     span_max = max(span_max, min(struct.unpack_from("<I", rec, 0)[0], blob_size))
             span_buf = _alloc(span_max, "weights stream buffer")
+            # The arena next, beside it, before the small allocations below can split the
+            # free space (a corrupt size is left to the loader to report: allocated later).
+            try:
+                self._arena = bytearray(max(struct.unpack_from("<I", hdr, 24)[0], 16))
+            except MemoryError:
+                pass
             mv = memoryview(span_buf)
             head = _alloc(const_off, "model tables")
             f.seek(0)
