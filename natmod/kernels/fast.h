@@ -21,7 +21,10 @@
 
 #include "common.h"
 
-#if defined(__ARM_FEATURE_DSP) && !defined(UML_FAST_SCALAR)
+#if defined(UML_CMSIS_NN) && !defined(UML_FAST_SCALAR)
+/* The CMSIS-NN build (docs/CMSIS_NN.md): CMSIS-NN's kernels take the ops they cover and the
+ * rest run their reference loops, so these paths would only be code copied into the heap. */
+#elif defined(__ARM_FEATURE_DSP) && !defined(UML_FAST_SCALAR)
 #define UML_FAST_DSP 1
 #include <arm_acle.h>
 #elif (defined(__arm__) || defined(__thumb__)) && !defined(UML_FAST_SCALAR)
