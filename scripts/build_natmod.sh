@@ -4,6 +4,8 @@
 # Output: .cache/natmod/ulab_ml_<arch>.mpy, rebuilt only when natmod/ sources changed.
 # With CMSIS_NN_DIR=<a CMSIS-NN checkout>: .cache/natmod-cmsis/ulab_ml_<arch>.mpy, calling its
 # kernels (docs/CMSIS_NN.md); rebuilt when natmod/ or that checkout's sources change.
+# ULML_NATMOD_OUT=<dir> puts the modules there instead (tests/test_natmod_build.py).
+# The same sources give the same bytes, wherever the checkout is.
 # Concurrent runs are safe: each builds in its own directory and the result is moved in place.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,9 +13,9 @@ CACHE="$ROOT/.cache"
 MPY_DIR="$CACHE/micropython-1.25.0"
 PY="$ROOT/.venv/bin/python"
 [ $# -gt 0 ] || set -- x64
-src_hash=$(find "$ROOT/natmod" -type f \( -name '*.c' -o -name '*.h' -o -name Makefile -o -name '*.mk' \) \
-               -not -path '*/host/*' | sort | xargs cat | sha256sum | cut -c1-16)
-OUT_DIR="$CACHE/natmod"
+src_hash=$( { find "$ROOT/natmod" -type f \( -name '*.c' -o -name '*.h' -o -name Makefile -o -name '*.mk' \) \
+               -not -path '*/host/*' | sort; echo "$ROOT/scripts/build_natmod.sh"; } | xargs cat | sha256sum | cut -c1-16)
+OUT_DIR="${ULML_NATMOD_OUT:-$CACHE/natmod}"
 MAKE_CMSIS=()
 if [ -n "${CMSIS_NN_DIR:-}" ]; then
     # Optional build against the user's CMSIS-NN checkout (docs/CMSIS_NN.md): .cache/natmod-cmsis/.
@@ -22,7 +24,7 @@ if [ -n "${CMSIS_NN_DIR:-}" ]; then
         echo "CMSIS_NN_DIR=$CMSIS_NN_DIR is not a CMSIS-NN checkout (no Include/arm_nnfunctions.h)" >&2
         exit 2
     fi
-    OUT_DIR="$CACHE/natmod-cmsis"
+    OUT_DIR="${ULML_NATMOD_OUT:-$CACHE/natmod-cmsis}"
     src_hash=$( { echo "$src_hash"; find "$CMSIS_NN_DIR/Include" "$CMSIS_NN_DIR/Source" -type f -name '*.[ch]' \
                   | sort | xargs cat; } | sha256sum | cut -c1-16)
     MAKE_CMSIS=(CMSIS_NN_DIR="$CMSIS_NN_DIR")
@@ -39,7 +41,10 @@ for arch in "$@"; do
     # dynruntime.mk writes $(MOD).mpy into the current directory: build from a private copy.
     cp -r "$ROOT/natmod/Makefile" "$ROOT/natmod/cmsis_nn.mk" "$ROOT/natmod/ulab_ml_native.c" "$ROOT/natmod/engine" \
           "$ROOT/natmod/kernels" "$work/"
-    make -s -C "$work" MPY_DIR="$MPY_DIR" ARCH="$arch" BUILD="$work/build" \
+    # A relative BUILD and a fixed hash seed make the .mpy reproducible: mpy_ld.py writes the
+    # path of its output into the file (as the module's source name, which is heap on the
+    # board), and orders some of what it writes by Python's randomized string hashes.
+    PYTHONHASHSEED=0 make -s -C "$work" MPY_DIR="$MPY_DIR" ARCH="$arch" BUILD=build \
         PYTHON="$PY" MOD="ulab_ml_$arch" "${MAKE_CMSIS[@]}" >&2
     mv "$work/ulab_ml_$arch.mpy" "$out.tmp.$$"
     mv "$out.tmp.$$" "$out"
