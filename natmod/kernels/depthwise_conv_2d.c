@@ -689,6 +689,7 @@ static __attribute__((noinline)) void dw_row_dm(const dw_t *g, int down, const i
             const int8_t *wb = g->filter + (fy_lo * g->k_w + fx_lo) * OC + c0;
             int8_t *o = out + ox * OC + c0;
             int32_t i = 0, ic = ic0, m = m0; /* channel c0 + i reads input channel ic, m = (c0 + i) % dm */
+#ifndef __ARM_ARCH_6M__ /* armv6m: dw_row_dm_m0 (or, off its form, the loop below) */
             if ((dm & 3) == 0) {
                 /* four output channels of one input channel (c0 and dm multiples of 4) */
                 for (; i + 4 <= nb; i += 4) {
@@ -719,6 +720,7 @@ static __attribute__((noinline)) void dw_row_dm(const dw_t *g, int down, const i
 #endif
                 }
             }
+#endif
             for (; i < nb; i++) {
                 int32_t acc = 0;
                 const int8_t *xr = xb + ic, *wr = wb + i;
@@ -734,6 +736,242 @@ static __attribute__((noinline)) void dw_row_dm(const dw_t *g, int down, const i
                     ic++;
                 }
             }
+        }
+    }
+}
+#endif
+
+#ifdef __ARM_ARCH_6M__
+/* Depth multiplier a multiple of 4 on armv6m, in the wide down form (dw_wide_ok): one assembly
+ * call per output pixel and block of channels, four output channels (one input channel) at a
+ * time. Per tap, one input value plus the offset against four filter bytes into four sums in
+ * r8-r11 (the input taps walked with a negative index up to the row's end, the filter pointer
+ * by OC); then per channel (a BL to a local subroutine) the requantization of dw3x3_run_m0 with
+ * the output stage in the table entry, which one LDM loads: v = acc + bias; v < lt gives lo
+ * (lt = 1 when out_off <= lo: v <= 0 gives s <= 0, uml_rdbpot(s, e) <= 0, then out_off at most,
+ * clamped to lo; else lt = INT32_MIN), else SRDHM, rounding shift, out_off, clamp. */
+typedef struct {
+    uml_rq_t r; /* bias, mult, a = 2^(e-1), e: as dw_wide_fill */
+    int32_t lt, out_off, lo, hi;
+} dwm_rq_t;
+
+typedef struct {
+    const dwm_rq_t *t;   /*  0: entry of the next channel */
+    int8_t *o, *oend;    /*  4, 8: next output, end of the run (oend - o a multiple of 4) */
+    const int8_t *x;     /* 12: first inside tap of the next group's input channel */
+    const int8_t *w;     /* 16: first inside tap of the next group's filter channel */
+    int32_t xs, OC;      /* 20, 24: tap strides (input, filter) */
+    int32_t xrow, wstep; /* 28, 32: input row stride; filter row stride minus the row's taps */
+    int32_t nfy, i0;     /* 36, 40: rows (>= 1); -taps per row (>= 1) * xs */
+    int32_t xo;          /* 44 */
+    int32_t dmg, m;      /* 48, 52: groups per input channel; groups left in the current one */
+} dwm_run_t;
+
+/* One channel of a tap: sum r += (filter byte at [r1 + k]) * r2. */
+#define DWM_MAC(k, r) "ldrb r3, [r1" k "]\n\t" "sxtb r3, r3\n\t" "muls r3, r2\n\t" "add " r ", r3\n\t"
+
+static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
+    __asm__ volatile(
+        ".syntax unified\n\t"
+        "push {r4-r7, lr}\n\t"
+        "mov r4, r8\n\t"
+        "mov r5, r9\n\t"
+        "mov r6, r10\n\t"
+        "mov r7, r11\n\t"
+        "push {r4-r7}\n\t"
+        "push {r0}\n\t"
+        "ldr r1, [r0, #44]\n\t"
+        "mov r12, r1\n\t"
+        "1:\n\t" /* group of four channels */
+        "ldr r2, [sp]\n\t"
+        "ldr r0, [r2, #12]\n\t"
+        "ldr r1, [r2, #16]\n\t"
+        "ldr r5, [r2, #20]\n\t"
+        "ldr r6, [r2, #24]\n\t"
+        "ldr r3, [r2, #36]\n\t"
+        "mov lr, r3\n\t"
+        "ldr r7, [r2, #40]\n\t"
+        "subs r0, r7\n\t"
+        "movs r4, #0\n\t"
+        "mov r8, r4\n\t"
+        "mov r9, r4\n\t"
+        "mov r10, r4\n\t"
+        "mov r11, r4\n\t"
+        "2:\n\t" /* row: r0 its end, r4 the index of a tap from it */
+        "movs r4, r7\n\t"
+        "3:\n\t"
+        "ldrsb r2, [r0, r4]\n\t"
+        "add r2, r12\n\t" DWM_MAC("", "r8") DWM_MAC(", #1", "r9") DWM_MAC(", #2", "r10") DWM_MAC(", #3", "r11")
+        "adds r1, r6\n\t"
+        "adds r4, r5\n\t"
+        "bne 3b\n\t"
+        "ldr r2, [sp]\n\t"
+        "ldr r3, [r2, #28]\n\t"
+        "adds r0, r3\n\t"
+        "ldr r3, [r2, #32]\n\t"
+        "adds r1, r3\n\t"
+        "mov r3, lr\n\t"
+        "subs r3, #1\n\t"
+        "mov lr, r3\n\t"
+        "bne 2b\n\t"
+        "ldr r2, [sp]\n\t"
+        "ldr r4, [r2, #0]\n\t"
+        "ldr r7, [r2, #4]\n\t"
+        "mov r5, r8\n\t"
+        "bl 9f\n\t"
+        "mov r5, r9\n\t"
+        "bl 9f\n\t"
+        "mov r5, r10\n\t"
+        "bl 9f\n\t"
+        "mov r5, r11\n\t"
+        "bl 9f\n\t"
+        "ldr r2, [sp]\n\t"
+        "str r4, [r2, #0]\n\t"
+        "str r7, [r2, #4]\n\t"
+        "ldr r1, [r2, #16]\n\t"
+        "adds r1, #4\n\t"
+        "str r1, [r2, #16]\n\t"
+        "ldr r1, [r2, #52]\n\t"
+        "subs r1, #1\n\t"
+        "bne 4f\n\t"
+        "ldr r3, [r2, #12]\n\t"
+        "adds r3, #1\n\t"
+        "str r3, [r2, #12]\n\t"
+        "ldr r1, [r2, #48]\n\t"
+        "4:\n\t"
+        "str r1, [r2, #52]\n\t"
+        "ldr r3, [r2, #8]\n\t"
+        "cmp r7, r3\n\t"
+        "bne 1b\n\t"
+        "add sp, #4\n\t"
+        "pop {r4-r7}\n\t"
+        "mov r8, r4\n\t"
+        "mov r9, r5\n\t"
+        "mov r10, r6\n\t"
+        "mov r11, r7\n\t"
+        "pop {r4-r7, pc}\n\t"
+        "9:\n\t" /* r5 = acc -> [r7++]; r4: table entry (advanced); r0-r3, r6 scratch */
+        "ldm r4!, {r0-r3, r6}\n\t"
+        "adds r5, r0\n\t"
+        "cmp r5, r6\n\t"
+        "blt 8f\n\t"
+        "sxth r0, r5\n\t"
+        "cmp r0, r5\n\t"
+        "bne 6f\n\t"
+        "asrs r6, r1, #16\n\t"
+        "uxth r1, r1\n\t"
+        "muls r1, r5\n\t"
+        "asrs r1, r1, #16\n\t"
+        "muls r6, r5\n\t"
+        "adds r1, r6\n\t"
+        "ldr r6, =0x4000\n\t"
+        "adds r1, r6\n\t"
+        "asrs r5, r1, #15\n\t"
+        "lsrs r0, r5, #31\n\t"
+        "subs r5, r0\n\t"
+        "adds r5, r2\n\t"
+        "asrs r5, r3\n\t"
+        "5:\n\t"
+        "ldm r4!, {r0, r1, r6}\n\t"
+        "adds r5, r0\n\t"
+        "cmp r5, r1\n\t"
+        "bge 10f\n\t"
+        "movs r5, r1\n\t"
+        "10:\n\t"
+        "cmp r5, r6\n\t"
+        "ble 11f\n\t"
+        "movs r5, r6\n\t"
+        "11:\n\t"
+        "strb r5, [r7]\n\t"
+        "adds r7, #1\n\t"
+        "bx lr\n\t"
+        "8:\n\t"
+        "ldm r4!, {r0, r5, r6}\n\t"
+        "b 11b\n\t"
+        "6:\n\t" /* |v| >= 2^15, as in dw3x3_run_m0 (a, e saved) */
+        "push {r2, r3}\n\t"
+        "asrs r0, r5, #16\n\t"
+        "uxth r5, r5\n\t"
+        "lsrs r6, r1, #16\n\t"
+        "uxth r1, r1\n\t"
+        "movs r2, r5\n\t"
+        "muls r2, r1\n\t"
+        "lsrs r2, r2, #16\n\t"
+        "muls r5, r6\n\t"
+        "adds r2, r5\n\t"
+        "muls r1, r0\n\t"
+        "adds r2, r1\n\t"
+        "ldr r1, =0x4000\n\t"
+        "adds r2, r1\n\t"
+        "muls r6, r0\n\t"
+        "lsls r6, r6, #1\n\t"
+        "cmp r0, #0\n\t"
+        "pop {r0, r3}\n\t"
+        "blt 7f\n\t"
+        "lsrs r2, r2, #15\n\t" /* v >= 0 */
+        "adds r5, r2, r6\n\t"
+        "adds r5, r0\n\t"
+        "lsrs r5, r3\n\t"
+        "b 5b\n\t"
+        "7:\n\t"
+        "asrs r2, r2, #15\n\t" /* v < 0 */
+        "adds r5, r2, r6\n\t"
+        "lsrs r1, r5, #31\n\t"
+        "subs r5, r1\n\t"
+        "adds r5, r0\n\t"
+        "asrs r5, r3\n\t"
+        "b 5b\n\t"
+        ".ltorg\n");
+}
+
+#define DWM_BLOCK 16
+
+static __attribute__((noinline)) void dw_row_dm_m0(const dw_t *g, const int8_t *in_b, int32_t oy, int8_t *out) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t C = g->ch, OC = g->och, dm = g->dm;
+    const int32_t y0 = oy * g->stride_h - g->pad_h;
+    int32_t fy_lo, fy_hi;
+    uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
+    const int32_t lt = s->out_off <= s->act_min ? 1 : INT32_MIN;
+    dwm_rq_t t[DWM_BLOCK];
+    dwm_run_t r;
+    r.xs = g->dil_w * C;
+    r.OC = OC;
+    r.xrow = g->dil_h * g->in_w * C;
+    r.nfy = fy_hi - fy_lo;
+    r.xo = g->in_off;
+    r.dmg = dm / 4;
+    for (int32_t c0 = 0; c0 < OC; c0 += DWM_BLOCK) {
+        const int32_t nb = OC - c0 < DWM_BLOCK ? OC - c0 : DWM_BLOCK;
+        const int32_t ic0 = c0 / dm, m0 = r.dmg - (c0 / 4) % r.dmg; /* c0 reads input channel ic0 */
+        for (int32_t i = 0; i < nb; i++) {
+            dw_wide_fill(s, c0 + i, 1, &t[i].r);
+            t[i].lt = lt;
+            t[i].out_off = s->out_off;
+            t[i].lo = s->act_min;
+            t[i].hi = s->act_max;
+        }
+        for (int32_t ox = 0; ox < g->out_w; ox++) {
+            const int32_t x0 = ox * g->stride_w - g->pad_w;
+            int32_t fx_lo, fx_hi;
+            uml_conv_inside_taps(x0, g->dil_w, g->k_w, g->in_w, &fx_lo, &fx_hi);
+            const int32_t nfx = fx_hi - fx_lo;
+            int8_t *o = out + ox * OC + c0;
+            if (nfx == 0 || r.nfy == 0) { /* all padding */
+                for (int32_t i = 0; i < nb; i++) {
+                    o[i] = uml_rq_out(dw_wide_scale(&t[i].r, 0, 1), s->out_off, s->act_min, s->act_max);
+                }
+                continue;
+            }
+            r.t = t;
+            r.o = o;
+            r.oend = o + nb;
+            r.x = in_b + ((y0 + g->dil_h * fy_lo) * g->in_w + x0 + g->dil_w * fx_lo) * C + ic0;
+            r.w = g->filter + (fy_lo * g->k_w + fx_lo) * OC + c0;
+            r.wstep = (g->k_w - nfx) * OC;
+            r.i0 = -nfx * r.xs;
+            r.m = m0;
+            dwm_run_m0(&r);
         }
     }
 }
@@ -767,7 +1005,10 @@ static void dw_fast(const uml_node_t *n) {
     g.dm = g.och / g.ch;
 #ifdef __ARM_ARCH_6M__
     /* depth multiplier 1 (dw_row_s): the wide down form */
-    const int down = g.dm != 1 ? uml_rq_down_ok(&g.stage, g.och, g.k_h * g.k_w) : dw_wide_ok(&g.stage, g.och);
+    const int wide = dw_wide_ok(&g.stage, g.och);
+    const int down = g.dm != 1 ? uml_rq_down_ok(&g.stage, g.och, g.k_h * g.k_w) : wide;
+    /* depth multiplier a multiple of 4 (dw_row_dm_m0): the wide down form */
+    const int wide_dm = g.dm % 4 == 0 && wide;
 #else
     const int down = uml_rq_down_ok(&g.stage, g.och, g.k_h * g.k_w);
 #endif
@@ -776,6 +1017,12 @@ static void dw_fast(const uml_node_t *n) {
         const int8_t *in_b = g.input + b * g.in_h * g.in_w * g.ch;
         for (int32_t oy = 0; oy < g.out_h; oy++, out += g.out_w * g.och) {
             if (g.dm != 1) {
+#ifdef __ARM_ARCH_6M__
+                if (wide_dm) {
+                    dw_row_dm_m0(&g, in_b, oy, out);
+                    continue;
+                }
+#endif
                 dw_row_dm(&g, down, in_b, oy, out);
                 continue;
             }
