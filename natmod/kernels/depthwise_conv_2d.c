@@ -312,7 +312,8 @@ static inline int32_t dw_row2_s(const int8_t *x, const int8_t *w, int32_t C, int
  * dw_win3x3_s kept spilling its pointers). Per channel: the taps as in dw_row3_s / dw_row2_s,
  * entered at the row block that leaves nfy rows (MOV PC to an address set up once), then
  * the SRDHM of uml_rq_down_m0 on v = acc + bias (the same instructions with fixed registers,
- * the |v| >= 2^15 case out of line) in the wide down form (dw_wide_ok), then uml_rq_out. The
+ * the |v| >= 2^15 case out of line) in the wide down form (dw_wide_ok), then uml_rq_out; v < 0
+ * with out_off <= lo gives lo (s <= 0, as in dw_row_dm_m0), tested out of line. The
  * low registers of the taps are pushed for the requantization; push, pop, LDM and STM are one
  * instruction each. Fields 0-5 are copied to the stack frame. Row blocks are 17 (3 taps) or
  * 12 (2 taps) 16-bit instructions. */
@@ -383,6 +384,8 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "ldm r4!, {r0-r3}\n\t"
         "str r4, [sp, #20]\n\t"
         "adds r5, r0\n\t"
+        "bmi 8f\n\t"
+        "9:\n\t"
         "sxth r0, r5\n\t"
         "cmp r0, r5\n\t"
         "bne 6f\n\t"
@@ -458,6 +461,14 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "adds r5, r2\n\t"
         "asrs r5, r3\n\t"
         "b 3b\n\t"
+        "8:\n\t" /* v < 0: the output is lo when out_off <= lo (dw_row_dm_m0) */
+        "ldr r6, [sp, #24]\n\t"
+        "ldr r7, [sp, #28]\n\t"
+        "cmp r6, r7\n\t"
+        "bgt 9b\n\t"
+        "movs r5, r7\n\t"
+        "add r4, sp, #36\n\t"
+        "b 5b\n\t"
         ".align 2\n\t"
         "20:\n\t" DW_M0_ROW2 DW_M0_NEXT_ROW DW_M0_ROW2 DW_M0_NEXT_ROW DW_M0_ROW2
         "b 2b\n\t"

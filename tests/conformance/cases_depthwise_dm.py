@@ -1,8 +1,9 @@
 """DEPTHWISE_CONV_2D with depth multipliers that are multiples of 4 (the armv6m path of
-dw_row_dm_m0): large biases (most accumulators past 2^15, as in tflm_person_detection's first
-layer), per-channel right shifts from 1 to 12, output offsets at or above the activation's lower
-bound, several channel blocks (more than 16 output channels), windows partly or wholly in the
-padding, dilations, strides and batches. Expected outputs come from the TFLite Micro oracle."""
+dw_row_dm_m0), and 1 (dw3x3_run_m0's 3x3 windows with its v < 0 shortcut): large biases (most
+accumulators past 2^15, as in tflm_person_detection's first layer), per-channel right shifts
+from 1 to 12, output offsets at or above the activation's lower bound, several channel blocks
+(more than 16 output channels), windows partly or wholly in the padding, dilations, strides and
+batches. Expected outputs come from the TFLite Micro oracle."""
 
 from __future__ import annotations
 
@@ -65,6 +66,11 @@ def cases(rng: np.random.Generator) -> list[Case]:
         # Huge biases (sums near the int32 range) and tiny ones.
         dm_case(rng, "bias_huge", 1, 5, 5, 1, 8, 3, 3, bias_mag=2_000_000_000, y_zp=0),
         dm_case(rng, "bias_tiny", 1, 5, 5, 2, 4, 3, 3, bias_mag=3, act="RELU6", y_zp=-128),
+        # Depth multiplier 1, 3x3 windows: v < 0 with out_off at lo (RELU6, RELU) and above it.
+        dm_case(rng, "dm1_relu6", 1, 7, 6, 8, 1, 3, 3, act="RELU6", y_zp=-128),
+        dm_case(rng, "dm1_relu", 1, 6, 5, 12, 1, 3, 3, stride=(2, 2), act="RELU", y_zp=-60),
+        dm_case(rng, "dm1_none", 1, 5, 7, 4, 1, 3, 3, y_zp=-90),
+        dm_case(rng, "dm1_small", 1, 6, 6, 16, 1, 3, 3, act="RELU6", y_zp=-128, bias_mag=2000),
     ]
     # Random sweep.
     for k in range(10):
