@@ -30,7 +30,13 @@ CMSIS_NN_SRC := $(addprefix $(CMSIS_NN_DIR)/Source/, \
 	SoftmaxFunctions/arm_softmax_s8.c \
 	SoftmaxFunctions/arm_nn_softmax_common_s8.c \
 	BasicMathFunctions/arm_elementwise_add_s8.c \
-	BasicMathFunctions/arm_elementwise_mul_s8.c)
+	BasicMathFunctions/arm_elementwise_mul_s8.c \
+	PadFunctions/arm_pad_s8.c \
+	ConcatenationFunctions/arm_concatenation_s8_w.c \
+	ConcatenationFunctions/arm_concatenation_s8_x.c \
+	ConcatenationFunctions/arm_concatenation_s8_y.c \
+	ConcatenationFunctions/arm_concatenation_s8_z.c \
+	ReshapeFunctions/arm_reshape_s8.c)
 
 ifneq ($(wildcard $(CMSIS_NN_DIR)/Include/arm_nnfunctions.h),$(CMSIS_NN_DIR)/Include/arm_nnfunctions.h)
 $(error CMSIS_NN_DIR=$(CMSIS_NN_DIR) is not a CMSIS-NN checkout (no Include/arm_nnfunctions.h))

@@ -3,7 +3,9 @@ a CMSIS-NN checkout (tests/conftest.py leaves this file out otherwise and says s
 and the summary). Builds .cache/natmod-cmsis/ against that checkout, then with it, bit for bit
 against TensorFlow Lite Micro: the whole conformance suite on unix, qemu-m0 and qemu-m4 (a child
 pytest pointed at that build by ULAB_ML_NATMOD_DIR), every pair of int8 operands through
-CMSIS-NN's ADD and MUL, and every golden case of the shared models on unix and the QEMU boards."""
+CMSIS-NN's ADD and MUL, and every golden case of the shared models on unix and the QEMU boards;
+which conformance ops CMSIS-NN takes (the glue traced in the host harness); and the host's arena
+for this build (ulab_ml_host.cmsis_nn, `ulab-ml inspect/fit --cmsis-nn`) against the boards'."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import CMSIS_NN_DIR, ROOT, SEED
+from tests.conftest import CMSIS_NN_DIR, ROOT, SEED, SHARED_MODELS
 
 CMSIS_NATMOD = ROOT / ".cache" / "natmod-cmsis"
 ARCHS = ("x64", "armv6m", "armv7m", "armv7emsp")
@@ -221,3 +223,144 @@ def test_sanitized_host_harness(tmp_path: Path) -> None:
         x = np.frombuffer((gdir / case["input_file"]).read_bytes(), dtype=meta["input"]["dtype"])
         got = run(convert((gdir.parent / meta["model"]).read_bytes()).blob, x)
         assert got == (gdir / case["output_file"]).read_bytes(), f"{name}: differs from TFLM"
+
+
+# Ops CMSIS-NN must take in every conformance case: the convolutions, pools and copies have no
+# gate the generated cases reach (extents above 32767, inputs sharing the output's bytes).
+ALWAYS_TAKEN = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "PAD",
+                "CONCATENATION")
+
+
+def test_conformance_ops_taken(tmp_path: Path) -> None:
+    """Which conformance ops CMSIS-NN runs: the glue built into the host harness with
+    UML_CMSIS_NN_TRACE prints, for every op offered to it, whether CMSIS-NN took it or ours ran.
+    Every CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, pool, PAD and CONCATENATION is taken (the
+    conformance runs above show them bit-exact on unix, qemu-m0 and qemu-m4); SOFTMAX, ADD, MUL and
+    RESHAPE are taken except where the documented gates send them to ours."""
+    from collections import Counter
+
+    from tests.conformance.test_conformance import CASES
+    from ulab_ml_host.convert import convert
+    from ulab_ml_host.format import OPCODE_NAMES
+
+    mk = (ROOT / "natmod" / "cmsis_nn.mk").read_text()
+    cmsis = [str(Path(CMSIS_NN_DIR) / "Source" / s) for s in re.findall(r"\b\w+Functions/\w+\.c\b", mk)]
+    ours = sorted(str(p) for d in ("engine", "kernels") for p in (ROOT / "natmod" / d).glob("*.c"))
+    harness = tmp_path / "uml_run_trace"
+    subprocess.run(["gcc", "-std=c11", "-O1", "-fwrapv", "-w", f"-I{CMSIS_NN_DIR}/Include", "-DUML_CMSIS_NN",
+                    "-DUML_CMSIS_NN_TRACE", "-fno-strict-aliasing", "-o", str(harness), *ours,
+                    str(ROOT / "natmod" / "host" / "uml_run.c"), *cmsis], check=True)
+    counts: Counter[tuple[str, str]] = Counter()
+    ours_in: dict[str, set[str]] = {}
+    for c in CASES:
+        try:
+            blob = convert(c.model).blob
+        except Exception:  # noqa: BLE001 - cases the converter refuses by design run nowhere
+            continue
+        (tmp_path / "m.uml").write_bytes(blob)
+        (tmp_path / "i.bin").write_bytes(np.ascontiguousarray(c.inputs).tobytes())
+        proc = subprocess.run([str(harness), str(tmp_path / "m.uml"), str(tmp_path / "i.bin"), str(tmp_path / "o.bin")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, f"{c.name}: {proc.stderr[-2000:]}"
+        for code, how in set(re.findall(r"cmsis-nn op (\d+) (taken|ours)", proc.stderr)):
+            op = OPCODE_NAMES[int(code)]
+            counts[op, how] += 1  # cases in which CMSIS-NN took (some of) the op / ours ran it
+            if how == "ours":
+                ours_in.setdefault(op, set()).add(c.name)
+    summary = {op: (counts[op, "taken"], counts[op, "ours"]) for op in sorted({op for op, _ in counts})}
+    print(f"CMSIS-NN build, conformance cases with the op (taken, ours): {summary}")
+    for op in ALWAYS_TAKEN:
+        assert counts[op, "taken"] > 0, f"no {op} in the conformance suite"
+        assert counts[op, "ours"] == 0, f"{op} ran ours in {sorted(ours_in[op])[:5]}"
+    for op in ("SOFTMAX", "ADD", "MUL", "RESHAPE"):
+        assert counts[op, "taken"] > 0, f"CMSIS-NN never took {op}"
+    # Ops CMSIS-NN has nothing for are never offered to it.
+    assert not {op for op, _ in counts} & {"SUB", "MEAN", "LOGISTIC", "TANH", "RELU", "HARD_SWISH", "QUANTIZE",
+                                           "DEQUANTIZE"}
+
+
+# Runs in a child process (the native module directory is fixed when ulab_ml_host is imported):
+# each model's head (the bytes before its constants) through the board's load_head, which
+# reports the arena the CMSIS-NN build's loader sizes (planned arena + scratch tail).
+HEAD_CHILD = """
+import json, sys
+from tests.qemu_script import run_module
+target, sizes = sys.argv[1], json.loads(sys.argv[2])
+files = {f"h{i}": open(sys.argv[3] + f"/h{i}", "rb").read() for i in range(len(sizes))}
+print(json.dumps(run_module(target, sys.argv[4], f"probe.run({sizes!r})", files)))
+"""
+HEAD_PROBE = """
+import ulab_ml
+nat = ulab_ml._backend("native")
+
+
+def run(sizes):
+    for i in range(len(sizes)):
+        with open("/rom/h%d" % i, "rb") as f:
+            head = f.read()
+        new_state = getattr(nat, "new_state", None)
+        state = new_state() if new_state else bytearray(nat.STATE_SIZE)
+        info, spans = nat.load_head(head, state, sizes[i])
+        print("ARENA", i, info[0])
+"""
+
+
+@pytest.mark.parametrize("target", ["qemu-m0", "qemu-m3", "qemu-m4"])
+def test_host_arena_equals_device(cmsis_build: Path, target: str, tmp_path: Path) -> None:
+    """`ulab-ml inspect --cmsis-nn ARCH` / `fit --cmsis-nn` (ulab_ml_host.cmsis_nn) compute the
+    CMSIS-NN build's arena on the host: for every shared model and every conformance model it is
+    exactly what the board's loader reports (load_head's arena size, = Model.arena_size)."""
+    import json
+
+    import tests.test_golden as golden
+    from tests.conformance.test_conformance import CASES
+    from ulab_ml_host.blob import parse_blob
+    from ulab_ml_host.cmsis_nn import cmsis_nn_arena_size
+    from ulab_ml_host.convert import convert
+    from ulab_ml_host.qemu import load_board
+
+    blobs: dict[str, bytes] = {}
+    for _, gdir, meta, _ in golden.CASES:
+        name = f"{gdir.parent.name}/{meta['model']}"
+        if name not in blobs:
+            blobs[name] = convert((gdir.parent / meta["model"]).read_bytes()).blob
+    for path in sorted(SHARED_MODELS.glob("*/*.tflite")):  # the shared models without golden cases too
+        name = f"{path.parent.name}/{path.name}"
+        try:
+            blobs.setdefault(name, convert(path.read_bytes()).blob)
+        except Exception:  # noqa: BLE001 - the unsupported models are refused by design
+            pass
+    heads: set[bytes] = set()
+    for c in CASES:
+        try:
+            blob = convert(c.model).blob
+        except Exception:  # noqa: BLE001 - cases the converter refuses by design run nowhere
+            continue
+        head = blob[:parse_blob(blob).const_off]
+        if head not in heads:  # many cases share a head (same shapes, other weights)
+            heads.add(head)
+            blobs[c.name] = blob
+    names = list(blobs)
+    sizes = []
+    for i, name in enumerate(names):
+        b = blobs[name]
+        (tmp_path / f"h{i}").write_bytes(b[:parse_blob(b).const_off])
+        sizes.append(len(b))
+    env = dict(os.environ, ULAB_ML_NATMOD_DIR=str(cmsis_build))
+    proc = subprocess.run([sys.executable, "-c", HEAD_CHILD, target, json.dumps(sizes), str(tmp_path), HEAD_PROBE],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = json.loads(proc.stdout.strip().splitlines()[-1])
+    device = {int(m.group(1)): int(m.group(2)) for ln in lines if (m := re.match(r"ARENA (\d+) (\d+)", ln))}
+    assert sorted(device) == list(range(len(names))), lines[-5:]
+    arch = load_board(target).natmod.name.removeprefix("ulab_ml_").removesuffix(".mpy")
+    tails = {}
+    for i, name in enumerate(names):
+        b = parse_blob(blobs[name])
+        host = cmsis_nn_arena_size(b, arch)
+        assert host == device[i], f"{name} on {target}: host {host}, board {device[i]} (planned {b.arena_size})"
+        tails[name] = host - b.arena_size
+    shared = {n: t for n, t in tails.items() if n.endswith(".tflite")}
+    print(f"CMSIS-NN build on {target} ({arch}): host arena = board arena for {len(names)} models; "
+          f"scratch tails of the shared models {shared}")
+    assert sum(t > 0 for t in tails.values()) >= 10, "too few models with a scratch tail to tell anything"

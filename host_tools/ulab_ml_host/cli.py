@@ -12,6 +12,7 @@ import numpy as np
 from . import __doc__ as _pkg_doc  # noqa: F401
 from . import serial_target
 from .blob import Blob, BlobError, parse_blob, ram_per_mode
+from .cmsis_nn import ARCHS as CMSIS_ARCHS
 from .convert import blob_module, convert
 from .lowering import UnsupportedModel
 from .serial_target import is_serial_port
@@ -56,8 +57,20 @@ def op_macs(blob: Blob, i: int) -> int:
     return 0
 
 
-def describe(blob_bytes: bytes) -> dict:
+def describe(blob_bytes: bytes, cmsis_nn_arch: str | None = None) -> dict:
+    """cmsis_nn_arch: describe the model as the CMSIS-NN build of the native module for that
+    architecture runs it (docs/CMSIS_NN.md): its arena has CMSIS-NN's scratch at the tail, which
+    arena_bytes and ram_bytes then include."""
     blob = parse_blob(blob_bytes)
+    planned = blob.arena_size
+    cmsis = None
+    if cmsis_nn_arch is not None:
+        from dataclasses import replace
+
+        from .cmsis_nn import cmsis_nn_arena_size
+        arena = cmsis_nn_arena_size(blob, cmsis_nn_arch)
+        cmsis = {"arch": cmsis_nn_arch, "planned_arena_bytes": planned, "scratch_tail_bytes": arena - planned}
+        blob = replace(blob, arena_size=arena)
     ops = []
     for i, op in enumerate(blob.ops):
         ops.append({
@@ -83,6 +96,7 @@ def describe(blob_bytes: bytes) -> dict:
         "flash_bytes": blob.size,
         "stream_buffer_bytes": max(blob.max_const_span, 256),
         "stream_bytes_per_inference": sum(op.const_span[1] for op in blob.ops),
+        **({"cmsis_nn": cmsis} if cmsis is not None else {}),
     }
 
 
@@ -119,7 +133,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     blob_bytes = load_blob(Path(args.model))
-    info = describe(blob_bytes)
+    info = describe(blob_bytes, args.cmsis_nn)
     if args.plot:
         from .memplot import plot_memory
         plot_memory(parse_blob(blob_bytes), Path(args.plot), f"{Path(args.model).name}: memory plan")
@@ -131,7 +145,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"{'#':>3}  {'op':<18} {'inputs':<28} {'output':<18} {'MACs':>10}")
     for i, op in enumerate(info["ops"]):
         print(f"{i:>3}  {op['op']:<18} {str(op['inputs']):<28} {str(op['output']):<18} {op['macs']:>10}")
-    print(f"arena {info['arena_bytes']} bytes, weights {info['weights_bytes']} bytes, "
+    cm = info.get("cmsis_nn")
+    arena_note = (f" (CMSIS-NN build for {cm['arch']}: planned {cm['planned_arena_bytes']} + scratch tail "
+                  f"{cm['scratch_tail_bytes']})" if cm else "")
+    print(f"arena {info['arena_bytes']} bytes{arena_note}, weights {info['weights_bytes']} bytes, "
           f"blob {info['blob_bytes']} bytes, {info['macs']} MACs")
     ram = info["ram_bytes"]
     print(f"RAM on a 32-bit board: {ram['ram']} bytes with weights in RAM, {ram['inplace']} in place "
@@ -264,7 +281,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
             source = f"counted by ulab-ml bench on {board.bench_target}"
         except (TargetError, ValueError) as exc:
             latency = f"not estimated: ulab-ml bench on {board.bench_target} failed: {exc}"
-    rep = fit_report(blob, board, instructions, source)
+    try:
+        rep = fit_report(blob, board, instructions, source, cmsis_nn=args.cmsis_nn)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
     if latency:
         rep["latency_note"] = latency
     if args.json:
@@ -273,6 +293,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
     print(f"{Path(args.model).name} on {board.name} ({board.description}): "
           f"{rep['heap_available_bytes']} bytes of heap for models after importing ulab_ml, "
           f"{board.flash_bytes if board.flash_bytes is not None else 'unlimited'} bytes of flash")
+    if "cmsis_nn" in rep:
+        cm = rep["cmsis_nn"]
+        print(f"  CMSIS-NN build ({cm['why']}): arena {cm['arena_bytes']} bytes = planned "
+              f"{cm['planned_arena_bytes']} + CMSIS-NN scratch {cm['scratch_tail_bytes']}")
     for mode, m in rep["modes"].items():
         verdict = {"yes": "yes", "no": "NO", "tight": "tight (may fail on a fragmented heap)"}[rep["fits"][mode]]
         note = f"  ({m['note']})" if "note" in m else ""
@@ -394,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("model", help=".tflite or .uml file")
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.add_argument("--plot", metavar="FILE.png", help="draw the memory plan (tensors over op index vs arena offset)")
+    i.add_argument("--cmsis-nn", metavar="ARCH", choices=CMSIS_ARCHS,
+                   help="figures for the CMSIS-NN build of the native module for ARCH (docs/CMSIS_NN.md): "
+                        "arena and RAM include CMSIS-NN's scratch at the arena's tail, which depends on the "
+                        f"architecture ({', '.join(CMSIS_ARCHS)}; armv7emsp / armv7emdp take the DSP paths)")
     i.set_defaults(func=cmd_inspect)
 
     r = sub.add_parser("run", help="run a model on a target through the on-device ulab_ml API",
@@ -454,6 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "(e.g. from an earlier ulab-ml bench)")
     f.add_argument("--no-measure", action="store_true",
                    help="do not run ulab-ml bench: no latency estimate unless --instructions is given")
+    f.add_argument("--cmsis-nn", action="store_true",
+                   help="the board runs the CMSIS-NN build of the native module (docs/CMSIS_NN.md): count "
+                        "CMSIS-NN's scratch at the arena's tail for the board's architecture. Implied when "
+                        "ULAB_ML_NATMOD_DIR names that build's directory (.cache/natmod-cmsis), whose module "
+                        "size fit then takes too")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.set_defaults(func=cmd_fit)
 

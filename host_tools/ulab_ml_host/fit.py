@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from .blob import Blob, ram_per_mode
-from .paths import DEVICE_PACKAGE, ROOT, natmod_path
+from .paths import CACHE, DEVICE_PACKAGE, NATMOD_DIR, ROOT, natmod_path
 
 BOARDS_DIR = ROOT / "boards"
 # Heap `import ulab_ml` takes on a board: the native module's .mpy is loaded into the heap
@@ -71,10 +71,28 @@ def measure_instructions(board: Board, name: str, blob: bytes, seed: int = 0) ->
     return int(result.instructions)
 
 
+def cmsis_nn_build_in_use() -> bool:
+    """ULAB_ML_NATMOD_DIR names the CMSIS-NN build's directory (scripts/build_natmod.sh with
+    CMSIS_NN_DIR writes .cache/natmod-cmsis/): the host tools run and size that build."""
+    return NATMOD_DIR == (CACHE / "natmod-cmsis").absolute()
+
+
 def fit_report(blob: Blob, board: Board, instructions: int | None = None,
-               instructions_source: str = "given") -> dict:
+               instructions_source: str = "given", cmsis_nn: bool = False) -> dict:
     """instructions: per inference, for the latency estimate; instructions_source says where
-    the figure comes from (e.g. "counted by ulab-ml bench on qemu-m0", "given with --instructions")."""
+    the figure comes from (e.g. "counted by ulab-ml bench on qemu-m0", "given with --instructions").
+    cmsis_nn: the board runs the CMSIS-NN build (docs/CMSIS_NN.md), whose arena has CMSIS-NN's
+    scratch at its tail (for the board's architecture); implied by cmsis_nn_build_in_use()."""
+    cmsis = None
+    if cmsis_nn or cmsis_nn_build_in_use():
+        from dataclasses import replace
+
+        from .cmsis_nn import cmsis_nn_arena_size
+        arena = cmsis_nn_arena_size(blob, board.arch)
+        cmsis = {"why": "--cmsis-nn" if cmsis_nn else f"ULAB_ML_NATMOD_DIR={NATMOD_DIR}",
+                 "arch": board.arch, "arena_bytes": arena, "planned_arena_bytes": blob.arena_size,
+                 "scratch_tail_bytes": arena - blob.arena_size}
+        blob = replace(blob, arena_size=arena)
     ram = ram_per_mode(blob)
     avail = board.free_heap_bytes - import_cost(board)
     mpy = natmod_path(board.arch)
@@ -93,6 +111,8 @@ def fit_report(blob: Blob, board: Board, instructions: int | None = None,
         "fits": {m: v["ram"] if board.flash_bytes is None or v["flash_bytes"] <= board.flash_bytes else "no"
                  for m, v in modes.items()},
     }
+    if cmsis is not None:
+        out["cmsis_nn"] = cmsis
     if instructions is not None and board.clock_hz:
         out["instructions_per_inference"] = instructions
         out["instructions_source"] = instructions_source

@@ -12,9 +12,15 @@
  *   SOFTMAX            arm_softmax_s8 (rows of at most 511 values)
  *   ADD, MUL           arm_elementwise_add_s8 / _mul_s8 (inputs of the output's size: no
  *                      broadcasting)
+ *   PAD                arm_pad_s8
+ *   CONCATENATION      arm_concatenation_s8_w/_z/_y/_x (int8, no requantization)
+ *   RESHAPE            arm_reshape_s8 (int8, when the output has bytes of its own)
  *
  * Anything else (other ops, broadcasting ADD/MUL, extents beyond CMSIS-NN's 16-bit loop
- * variables) returns 0 and runs our own kernel. CMSIS-NN's int8 kernels are specified to match
+ * variables, a copy whose input shares bytes with its output) returns 0 and runs our own
+ * kernel. CMSIS-NN has nothing for SUB (arm_elementwise_add_s8 with a negated multiplier would
+ * round exact halves the other way), MEAN, LOGISTIC / TANH / HARD_SWISH in int8, QUANTIZE or
+ * DEQUANTIZE, and its arm_relu_q7 / arm_relu6_s8 clamp without TFLite's requantization. CMSIS-NN's int8 kernels are specified to match
  * TFLite Micro's reference kernels bit for bit, as ours are; tests/test_cmsis_nn.py runs the
  * conformance suite and the golden models against this build.
  *
@@ -49,6 +55,9 @@
 #ifdef UML_CMSIS_NN
 
 #include <string.h>
+#ifdef UML_CMSIS_NN_TRACE
+#include <stdio.h>
+#endif
 
 #include "arm_nnfunctions.h"
 
@@ -400,6 +409,125 @@ static int64_t mul(const uml_node_t *n, uint8_t *scratch, uint32_t avail) {
     return st == ARM_CMSIS_NN_SUCCESS ? 0 : NOT_COVERED;
 }
 
+/* Byte-copy ops: CMSIS-NN copies with memcpy (restrict), so an input that shares bytes with
+ * the output runs ours (memmove); the planner never makes them meet, a corrupt model might. */
+
+enum { PAD_VALUE, PAD_BEFORE, PAD_AFTER = PAD_BEFORE + UML_MAX_RANK, PAD_COUNT = PAD_AFTER + UML_MAX_RANK }; /* pad.c */
+
+/* Tensor dims in CMSIS-NN's order (n, h, w, c = dims[0..3]; dims beyond the rank are 1, so a
+ * lower-rank tensor keeps its row-major layout). */
+static cmsis_nn_dims dims_of(const int32_t *d) {
+    cmsis_nn_dims r = {d[0], d[1], d[2], d[3]};
+    return r;
+}
+
+static int64_t pad(const uml_node_t *n, uint8_t *scratch, uint32_t avail) {
+    const uml_tensor_t *in = n->in_t[0], *out = n->out_t;
+    if (n->n_inputs != 1 || n->n_params != PAD_COUNT || !uml_is(in, UML_DTYPE_INT8) || !uml_is(out, UML_DTYPE_INT8) ||
+        shares_bytes(in, out)) {
+        return NOT_COVERED;
+    }
+    const int32_t *p = n->params;
+    if (p[PAD_VALUE] < INT8_MIN || p[PAD_VALUE] > INT8_MAX) {
+        return NOT_COVERED;
+    }
+    for (int k = 0; k < UML_MAX_RANK; k++) {
+        if (p[PAD_BEFORE + k] < 0 || p[PAD_AFTER + k] < 0 ||
+            (int64_t)in->dims[k] + p[PAD_BEFORE + k] + p[PAD_AFTER + k] != out->dims[k]) {
+            return NOT_COVERED;
+        }
+    }
+    if (scratch == NULL) {
+        return 0;
+    }
+    (void)avail;
+    const cmsis_nn_dims in_d = dims_of(in->dims), pre = dims_of(p + PAD_BEFORE), post = dims_of(p + PAD_AFTER);
+    const arm_cmsis_nn_status st =
+        arm_pad_s8((const int8_t *)n->in[0], (int8_t *)n->out, (int8_t)p[PAD_VALUE], &in_d, &pre, &post);
+    return st == ARM_CMSIS_NN_SUCCESS ? 0 : NOT_COVERED;
+}
+
+/* CONCATENATION of int8 tensors (concatenation.c: params = axis) along dims[axis] with
+ * arm_concatenation_s8_w / _z / _y / _x (axis 0 / 1 / 2 / 3: CMSIS-NN's w, z, y, x are our
+ * dims[0..3]). Only when nothing is requantized: every input has the output's zero point and
+ * scale (the converter refuses anything else, as TFLite Micro does). CMSIS-NN holds the
+ * extents in uint16_t. */
+static int64_t concatenation(const uml_node_t *n, uint8_t *scratch, uint32_t avail) {
+    const uml_tensor_t *out = n->out_t;
+    if (n->n_inputs < 1 || n->n_inputs > UML_MAX_INPUTS || n->n_params != 1 || !uml_is(out, UML_DTYPE_INT8)) {
+        return NOT_COVERED;
+    }
+    const int32_t axis = n->params[0];
+    if (axis < 0 || axis >= UML_MAX_RANK || axis >= out->rank) {
+        return NOT_COVERED;
+    }
+    for (int k = 0; k < UML_MAX_RANK; k++) {
+        if (out->dims[k] < 1 || out->dims[k] > UINT16_MAX) {
+            return NOT_COVERED;
+        }
+    }
+    int64_t total = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const uml_tensor_t *t = n->in_t[i];
+        if (t == NULL || !uml_is(t, UML_DTYPE_INT8) || t->rank != out->rank || t->zero_point != out->zero_point ||
+            t->scale_bits != out->scale_bits || shares_bytes(t, out)) {
+            return NOT_COVERED;
+        }
+        for (int k = 0; k < UML_MAX_RANK; k++) {
+            if (k != axis && t->dims[k] != out->dims[k]) {
+                return NOT_COVERED;
+            }
+        }
+        total += t->dims[axis];
+    }
+    if (total != out->dims[axis]) {
+        return NOT_COVERED;
+    }
+    if (scratch == NULL) {
+        return 0;
+    }
+    (void)avail;
+    int8_t *dst = (int8_t *)n->out;
+    uint32_t offset = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const int32_t *d = n->in_t[i]->dims;
+        const int8_t *src = (const int8_t *)n->in[i];
+        const uint16_t w = (uint16_t)d[0], z = (uint16_t)d[1], y = (uint16_t)d[2], x = (uint16_t)d[3];
+        switch (axis) {
+            case 0:
+                arm_concatenation_s8_w(src, x, y, z, w, dst, offset);
+                break;
+            case 1:
+                arm_concatenation_s8_z(src, x, y, z, w, dst, (uint16_t)out->dims[1], offset);
+                break;
+            case 2:
+                arm_concatenation_s8_y(src, x, y, z, w, dst, (uint16_t)out->dims[2], offset);
+                break;
+            default:
+                arm_concatenation_s8_x(src, x, y, z, w, dst, (uint16_t)out->dims[3], offset);
+                break;
+        }
+        offset += (uint32_t)d[axis];
+    }
+    return 0;
+}
+
+/* RESHAPE of int8 (reshape.c): a copy with arm_reshape_s8 when the planner gave the output
+ * bytes of its own; at the input's offset there is nothing to do, and ours returns at once. */
+static int64_t reshape(const uml_node_t *n, uint8_t *scratch, uint32_t avail) {
+    const uml_tensor_t *in = n->in_t[0], *out = n->out_t;
+    if (n->n_inputs != 1 || n->n_params != 0 || !uml_is(in, UML_DTYPE_INT8) || !uml_is(out, UML_DTYPE_INT8) ||
+        in->nbytes != out->nbytes || shares_bytes(in, out)) {
+        return NOT_COVERED;
+    }
+    if (scratch == NULL) {
+        return 0;
+    }
+    (void)avail;
+    arm_reshape_s8((const int8_t *)n->in[0], (int8_t *)n->out, out->nbytes);
+    return 0;
+}
+
 static op_fn op_function(uint8_t opcode) {
     switch (opcode) {
         case UML_OP_CONV_2D:
@@ -418,6 +546,12 @@ static op_fn op_function(uint8_t opcode) {
             return add;
         case UML_OP_MUL:
             return mul;
+        case UML_OP_PAD:
+            return pad;
+        case UML_OP_CONCATENATION:
+            return concatenation;
+        case UML_OP_RESHAPE:
+            return reshape;
         default:
             return NULL;
     }
@@ -486,7 +620,12 @@ int uml_cmsis_nn_eval(const uml_model_t *m, uint8_t *arena, uint8_t opcode, cons
     const uint32_t avail = m->arena_size > off ? m->arena_size - off : 0;
     /* Never NULL (that means "plan"): the tail, or the arena itself when there is no tail. */
     uint8_t *scratch = avail ? arena + off : arena;
-    return fn(n, scratch, avail) != NOT_COVERED;
+    const int ran = fn(n, scratch, avail) != NOT_COVERED;
+#ifdef UML_CMSIS_NN_TRACE
+    /* Host harness only (tests/test_cmsis_nn.py): which ops CMSIS-NN took. */
+    fprintf(stderr, "cmsis-nn op %u %s\n", (unsigned)opcode, ran ? "taken" : "ours");
+#endif
+    return ran;
 }
 
 #else
