@@ -754,33 +754,40 @@ static __attribute__((noinline)) void dw_row_dm(const dw_t *g, int down, const i
 
 #ifdef __ARM_ARCH_6M__
 /* Depth multiplier a multiple of 4 on armv6m, in the wide down form (dw_wide_ok): one assembly
- * call per output pixel and block of channels, four output channels (one input channel) at a
- * time. Per tap, one input value plus the offset against four filter bytes into four sums in
- * r8-r11 (the input taps walked with a negative index up to the row's end, the filter pointer
- * by OC); then per channel (a BL to a local subroutine) the requantization of dw3x3_run_m0 with
- * the output stage in the table entry, which one LDM loads: v = acc + bias; v < lt gives lo
- * (lt = 1 when out_off <= lo: v <= 0 gives s <= 0, uml_rdbpot(s, e) <= 0, then out_off at most,
- * clamped to lo; else lt = INT32_MIN), else SRDHM, rounding shift, out_off, clamp. */
+ * call per run of output pixels with the same inside taps and block of channels, four output
+ * channels (one input channel) at a time, group by group, each over the run's pixels. Per tap,
+ * one input value plus the offset against four filter bytes into four sums in r8-r11 (the
+ * input taps walked with a negative index up to the row's end, the filter pointer by OC); then
+ * per channel (a BL to a local subroutine) the requantization of dw3x3_run_m0 with the output
+ * stage in the table entry, which one LDM loads: v = acc + bias; v < lt gives lo (lt = 1 when
+ * out_off <= lo: v <= 0 gives s <= 0, uml_rdbpot(s, e) <= 0, then out_off at most, clamped to
+ * lo; else lt = INT32_MIN), else SRDHM, rounding shift, out_off, clamp. */
 typedef struct {
     uml_rq_t r; /* bias, mult, a = 2^(e-1), e: as dw_wide_fill */
     int32_t lt, out_off, lo, hi;
 } dwm_rq_t;
 
 typedef struct {
-    const dwm_rq_t *t;   /*  0: entry of the next channel */
-    int8_t *o, *oend;    /*  4, 8: next output, end of the run (oend - o a multiple of 4) */
-    const int8_t *x;     /* 12: first inside tap of the next group's input channel */
-    const int8_t *w;     /* 16: first inside tap of the next group's filter channel */
-    int32_t xs, OC;      /* 20, 24: tap strides (input, filter) */
-    int32_t xrow, wstep; /* 28, 32: input row stride; filter row stride minus the row's taps */
-    int32_t nfy, i0;     /* 36, 40: rows (>= 1); -taps per row (>= 1) * xs */
-    int32_t xo;          /* 44 */
-    int32_t dmg, m;      /* 48, 52: groups per input channel; groups left in the current one */
+    const dwm_rq_t *t; /*  0: entry of the group's first channel */
+    int8_t *o;         /*  4: output of the group's first channel, first pixel */
+    const int8_t *x;   /*  8: first inside tap of the group's input channel, first pixel */
+    const int8_t *w;   /* 12: first inside tap of the group's first filter channel */
+    int32_t xs, OC;    /* 16, 20: tap strides (input, filter) */
+    int32_t xrow;      /* 24: input row stride */
+    int32_t wstep;     /* 28: filter row stride minus the row's taps */
+    int32_t yext;      /* 32: rows (>= 1) * xrow */
+    int32_t i0;        /* 36: -taps per row (>= 1) * xs */
+    int32_t xo;        /* 40 */
+    int32_t dmg, m;    /* 44, 48: groups per input channel; groups left in the current one */
+    int32_t npix, xps; /* 52, 56: pixels of the run (>= 1), input step between them */
+    int32_t ng;        /* 60: groups of four channels (>= 1) */
 } dwm_run_t;
 
 /* One channel of a tap: sum r += (filter byte at [r1 + k]) * r2. */
 #define DWM_MAC(k, r) "ldrb r3, [r1" k "]\n\t" "sxtb r3, r3\n\t" "muls r3, r2\n\t" "add " r ", r3\n\t"
 
+/* Stack frame: [sp] pixels left, [sp, #4] x, [sp, #8] o (current pixel), [sp, #12] xrow,
+ * [sp, #16] wstep, [sp, #20] the argument. */
 static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
     __asm__ volatile(
         ".syntax unified\n\t"
@@ -791,18 +798,31 @@ static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
         "mov r7, r11\n\t"
         "push {r4-r7}\n\t"
         "push {r0}\n\t"
-        "ldr r1, [r0, #44]\n\t"
+        "ldr r4, [r0, #24]\n\t"
+        "ldr r5, [r0, #28]\n\t"
+        "push {r4, r5}\n\t"
+        "sub sp, #12\n\t"
+        "ldr r1, [r0, #40]\n\t"
         "mov r12, r1\n\t"
         "1:\n\t" /* group of four channels */
-        "ldr r2, [sp]\n\t"
-        "ldr r0, [r2, #12]\n\t"
-        "ldr r1, [r2, #16]\n\t"
-        "ldr r5, [r2, #20]\n\t"
-        "ldr r6, [r2, #24]\n\t"
-        "ldr r3, [r2, #36]\n\t"
-        "mov lr, r3\n\t"
-        "ldr r7, [r2, #40]\n\t"
+        "ldr r2, [sp, #20]\n\t"
+        "ldr r1, [r2, #52]\n\t"
+        "ldr r3, [r2, #8]\n\t"
+        "ldr r4, [r2, #4]\n\t"
+        "str r1, [sp]\n\t"
+        "str r3, [sp, #4]\n\t"
+        "str r4, [sp, #8]\n\t"
+        "12:\n\t" /* pixel */
+        "ldr r2, [sp, #20]\n\t"
+        "ldr r0, [sp, #4]\n\t"
+        "ldr r1, [r2, #12]\n\t"
+        "ldr r5, [r2, #16]\n\t"
+        "ldr r6, [r2, #20]\n\t"
+        "ldr r7, [r2, #36]\n\t"
         "subs r0, r7\n\t"
+        "ldr r3, [r2, #32]\n\t"
+        "adds r3, r0\n\t"
+        "mov lr, r3\n\t"
         "movs r4, #0\n\t"
         "mov r8, r4\n\t"
         "mov r9, r4\n\t"
@@ -816,18 +836,15 @@ static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
         "adds r1, r6\n\t"
         "adds r4, r5\n\t"
         "bne 3b\n\t"
-        "ldr r2, [sp]\n\t"
-        "ldr r3, [r2, #28]\n\t"
+        "ldr r3, [sp, #12]\n\t"
         "adds r0, r3\n\t"
-        "ldr r3, [r2, #32]\n\t"
+        "ldr r3, [sp, #16]\n\t"
         "adds r1, r3\n\t"
-        "mov r3, lr\n\t"
-        "subs r3, #1\n\t"
-        "mov lr, r3\n\t"
+        "cmp r0, lr\n\t"
         "bne 2b\n\t"
-        "ldr r2, [sp]\n\t"
+        "ldr r2, [sp, #20]\n\t"
         "ldr r4, [r2, #0]\n\t"
-        "ldr r7, [r2, #4]\n\t"
+        "ldr r7, [sp, #8]\n\t"
         "mov r5, r8\n\t"
         "bl 9f\n\t"
         "mov r5, r9\n\t"
@@ -836,25 +853,40 @@ static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
         "bl 9f\n\t"
         "mov r5, r11\n\t"
         "bl 9f\n\t"
-        "ldr r2, [sp]\n\t"
-        "str r4, [r2, #0]\n\t"
-        "str r7, [r2, #4]\n\t"
-        "ldr r1, [r2, #16]\n\t"
+        "ldr r2, [sp, #20]\n\t"
+        "ldr r1, [r2, #20]\n\t"
+        "subs r7, #4\n\t"
+        "adds r7, r1\n\t"
+        "str r7, [sp, #8]\n\t"
+        "ldr r1, [r2, #56]\n\t"
+        "ldr r3, [sp, #4]\n\t"
+        "adds r3, r1\n\t"
+        "str r3, [sp, #4]\n\t"
+        "ldr r1, [sp]\n\t"
+        "subs r1, #1\n\t"
+        "str r1, [sp]\n\t"
+        "bne 12b\n\t"
+        "str r4, [r2, #0]\n\t" /* next group */
+        "ldr r1, [r2, #4]\n\t"
         "adds r1, #4\n\t"
-        "str r1, [r2, #16]\n\t"
-        "ldr r1, [r2, #52]\n\t"
+        "str r1, [r2, #4]\n\t"
+        "ldr r1, [r2, #12]\n\t"
+        "adds r1, #4\n\t"
+        "str r1, [r2, #12]\n\t"
+        "ldr r1, [r2, #48]\n\t"
         "subs r1, #1\n\t"
         "bne 4f\n\t"
-        "ldr r3, [r2, #12]\n\t"
-        "adds r3, #1\n\t"
-        "str r3, [r2, #12]\n\t"
-        "ldr r1, [r2, #48]\n\t"
-        "4:\n\t"
-        "str r1, [r2, #52]\n\t"
         "ldr r3, [r2, #8]\n\t"
-        "cmp r7, r3\n\t"
+        "adds r3, #1\n\t"
+        "str r3, [r2, #8]\n\t"
+        "ldr r1, [r2, #44]\n\t"
+        "4:\n\t"
+        "str r1, [r2, #48]\n\t"
+        "ldr r1, [r2, #60]\n\t"
+        "subs r1, #1\n\t"
+        "str r1, [r2, #60]\n\t"
         "bne 1b\n\t"
-        "add sp, #4\n\t"
+        "add sp, #24\n\t"
         "pop {r4-r7}\n\t"
         "mov r8, r4\n\t"
         "mov r9, r5\n\t"
@@ -937,21 +969,22 @@ static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
 
 #define DWM_BLOCK 16
 
-static __attribute__((noinline)) void dw_row_dm_m0(const dw_t *g, const int8_t *in_b, int32_t oy, int8_t *out) {
+static __attribute__((noinline, optimize("Os"))) void dw_row_dm_m0(const dw_t *g, const int8_t *in_b, int32_t oy, int8_t *out) {
     const uml_out_stage_t *s = &g->stage;
-    const int32_t C = g->ch, OC = g->och, dm = g->dm;
+    const int32_t C = g->ch, OC = g->och, dm = g->dm, k_w = g->k_w, sw = g->stride_w, dw = g->dil_w;
     const int32_t y0 = oy * g->stride_h - g->pad_h;
     int32_t fy_lo, fy_hi;
     uml_conv_inside_taps(y0, g->dil_h, g->k_h, g->in_h, &fy_lo, &fy_hi);
-    const int32_t lt = s->out_off <= s->act_min ? 1 : INT32_MIN;
+    const int32_t lt = s->out_off <= s->act_min ? 1 : INT32_MIN, nfy = fy_hi - fy_lo;
     dwm_rq_t t[DWM_BLOCK];
     dwm_run_t r;
-    r.xs = g->dil_w * C;
+    r.xs = dw * C;
     r.OC = OC;
     r.xrow = g->dil_h * g->in_w * C;
-    r.nfy = fy_hi - fy_lo;
+    r.yext = nfy * r.xrow;
     r.xo = g->in_off;
     r.dmg = dm / 4;
+    r.xps = sw * C;
     for (int32_t c0 = 0; c0 < OC; c0 += DWM_BLOCK) {
         const int32_t nb = OC - c0 < DWM_BLOCK ? OC - c0 : DWM_BLOCK;
         const int32_t ic0 = c0 / dm, m0 = r.dmg - (c0 / 4) % r.dmg; /* c0 reads input channel ic0 */
@@ -962,26 +995,33 @@ static __attribute__((noinline)) void dw_row_dm_m0(const dw_t *g, const int8_t *
             t[i].lo = s->act_min;
             t[i].hi = s->act_max;
         }
-        for (int32_t ox = 0; ox < g->out_w; ox++) {
-            const int32_t x0 = ox * g->stride_w - g->pad_w;
+        for (int32_t ox = 0, n; ox < g->out_w; ox += n) {
+            const int32_t x0 = ox * sw - g->pad_w;
             int32_t fx_lo, fx_hi;
-            uml_conv_inside_taps(x0, g->dil_w, g->k_w, g->in_w, &fx_lo, &fx_hi);
+            uml_conv_inside_taps(x0, dw, k_w, g->in_w, &fx_lo, &fx_hi);
             const int32_t nfx = fx_hi - fx_lo;
             int8_t *o = out + ox * OC + c0;
-            if (nfx == 0 || r.nfy == 0) { /* all padding */
+            n = 1;
+            if (nfx == 0 || nfy == 0) { /* all padding */
                 for (int32_t i = 0; i < nb; i++) {
                     o[i] = uml_rq_out(dw_wide_scale(&t[i].r, 0, 1), s->out_off, s->act_min, s->act_max);
                 }
                 continue;
             }
+            if (nfx == k_w) { /* the run of whole windows (along x) from here */
+                while (ox + n < g->out_w && x0 + n * sw + dw * (k_w - 1) < g->in_w) {
+                    n++;
+                }
+            }
             r.t = t;
             r.o = o;
-            r.oend = o + nb;
-            r.x = in_b + ((y0 + g->dil_h * fy_lo) * g->in_w + x0 + g->dil_w * fx_lo) * C + ic0;
-            r.w = g->filter + (fy_lo * g->k_w + fx_lo) * OC + c0;
-            r.wstep = (g->k_w - nfx) * OC;
+            r.x = in_b + ((y0 + g->dil_h * fy_lo) * g->in_w + x0 + dw * fx_lo) * C + ic0;
+            r.w = g->filter + (fy_lo * k_w + fx_lo) * OC + c0;
+            r.wstep = (k_w - nfx) * OC;
             r.i0 = -nfx * r.xs;
             r.m = m0;
+            r.npix = n;
+            r.ng = nb / 4;
             dwm_run_m0(&r);
         }
     }
