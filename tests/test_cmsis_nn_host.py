@@ -93,3 +93,19 @@ def test_fit_cmsis_nn(tmp_path: Path, capsys: pytest.CaptureFixture[str], layers
         assert m["ram_bytes"] == want[mode] > ram_per_mode(blob)[mode], mode
     assert main(["fit", str(path), "--board", "rp2040", "--no-measure", "--cmsis-nn"]) == 0
     assert "CMSIS-NN build (--cmsis-nn): arena" in capsys.readouterr().out
+
+
+def test_fit_counts_the_cmsis_nn_module(layers: dict[str, bytes]) -> None:
+    """With --cmsis-nn the import's heap is the CMSIS-NN build's module size: ULAB_ML_NATMOD_DIR's
+    module when it names a build, else .cache/natmod-cmsis's when that was built."""
+    from ulab_ml_host.fit import CMSIS_NATMOD_DIR, PACKAGE_HEAP, fit_report, load_board
+    from ulab_ml_host.paths import CACHE, NATMOD_DIR, natmod_path
+
+    board = load_board("stm32f4")
+    rep = fit_report(parse_blob(layers["avgpool"]), board, cmsis_nn=True)
+    mpy = natmod_path(board.arch)
+    if NATMOD_DIR == (CACHE / "natmod").absolute() and (CMSIS_NATMOD_DIR / mpy.name).exists():
+        mpy = CMSIS_NATMOD_DIR / mpy.name
+    assert rep["cmsis_nn"]["native_module"] == str(mpy)
+    if mpy.exists():
+        assert rep["heap_available_bytes"] == board.free_heap_bytes - mpy.stat().st_size - PACKAGE_HEAP

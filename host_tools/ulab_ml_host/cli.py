@@ -296,7 +296,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if "cmsis_nn" in rep:
         cm = rep["cmsis_nn"]
         print(f"  CMSIS-NN build ({cm['why']}): arena {cm['arena_bytes']} bytes = planned "
-              f"{cm['planned_arena_bytes']} + CMSIS-NN scratch {cm['scratch_tail_bytes']}")
+              f"{cm['planned_arena_bytes']} + CMSIS-NN scratch {cm['scratch_tail_bytes']}; "
+              f"native module {cm['native_module']}")
     for mode, m in rep["modes"].items():
         verdict = {"yes": "yes", "no": "NO", "tight": "tight (may fail on a fragmented heap)"}[rep["fits"][mode]]
         note = f"  ({m['note']})" if "note" in m else ""
@@ -485,8 +486,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--cmsis-nn", action="store_true",
                    help="the board runs the CMSIS-NN build of the native module (docs/CMSIS_NN.md): count "
                         "CMSIS-NN's scratch at the arena's tail for the board's architecture. Implied when "
-                        "ULAB_ML_NATMOD_DIR names that build's directory (.cache/natmod-cmsis), whose module "
-                        "size fit then takes too")
+                        "ULAB_ML_NATMOD_DIR names that build's directory (.cache/natmod-cmsis). The import's "
+                        "heap is that build's module size (ULAB_ML_NATMOD_DIR's, or .cache/natmod-cmsis's "
+                        "when ULAB_ML_NATMOD_DIR is unset)")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.set_defaults(func=cmd_fit)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from .blob import Blob, ram_per_mode
 from .paths import CACHE, DEVICE_PACKAGE, NATMOD_DIR, ROOT, natmod_path
@@ -50,9 +51,10 @@ def load_board(name: str) -> Board:
                  None if flash is None else int(flash), d["natmod"], d.get("bench_target"))
 
 
-def import_cost(board: Board) -> int:
-    """Heap taken by `import ulab_ml` and its native module (code is loaded into the heap)."""
-    mpy = natmod_path(board.arch)
+def import_cost(board: Board, mpy: Path | None = None) -> int:
+    """Heap taken by `import ulab_ml` and its native module (code is loaded into the heap); mpy:
+    the module to count (default: the one ULAB_ML_NATMOD_DIR names)."""
+    mpy = natmod_path(board.arch) if mpy is None else mpy
     if not mpy.exists():
         return IMPORT_COST_FALLBACK
     return mpy.stat().st_size + PACKAGE_HEAP
@@ -71,10 +73,24 @@ def measure_instructions(board: Board, name: str, blob: bytes, seed: int = 0) ->
     return int(result.instructions)
 
 
+CMSIS_NATMOD_DIR = CACHE / "natmod-cmsis"  # scripts/build_natmod.sh's output with CMSIS_NN_DIR
+
+
 def cmsis_nn_build_in_use() -> bool:
     """ULAB_ML_NATMOD_DIR names the CMSIS-NN build's directory (scripts/build_natmod.sh with
     CMSIS_NN_DIR writes .cache/natmod-cmsis/): the host tools run and size that build."""
-    return NATMOD_DIR == (CACHE / "natmod-cmsis").absolute()
+    return NATMOD_DIR == CMSIS_NATMOD_DIR.absolute()
+
+
+def module_for(board: Board, cmsis_nn: bool) -> Path:
+    """The native module whose size counts: ULAB_ML_NATMOD_DIR's, except that with cmsis_nn and
+    ULAB_ML_NATMOD_DIR left at the default build, the CMSIS-NN build's in .cache/natmod-cmsis if
+    it is there (the default build's size would understate the import)."""
+    mpy = natmod_path(board.arch)
+    cmsis = CMSIS_NATMOD_DIR / mpy.name
+    if cmsis_nn and NATMOD_DIR == (CACHE / "natmod").absolute() and cmsis.exists():
+        return cmsis
+    return mpy
 
 
 def fit_report(blob: Blob, board: Board, instructions: int | None = None,
@@ -91,11 +107,12 @@ def fit_report(blob: Blob, board: Board, instructions: int | None = None,
         arena = cmsis_nn_arena_size(blob, board.arch)
         cmsis = {"why": "--cmsis-nn" if cmsis_nn else f"ULAB_ML_NATMOD_DIR={NATMOD_DIR}",
                  "arch": board.arch, "arena_bytes": arena, "planned_arena_bytes": blob.arena_size,
-                 "scratch_tail_bytes": arena - blob.arena_size}
+                 "scratch_tail_bytes": arena - blob.arena_size,
+                 "native_module": str(module_for(board, cmsis_nn))}
         blob = replace(blob, arena_size=arena)
     ram = ram_per_mode(blob)
-    avail = board.free_heap_bytes - import_cost(board)
-    mpy = natmod_path(board.arch)
+    mpy = module_for(board, cmsis_nn)
+    avail = board.free_heap_bytes - import_cost(board, mpy)
     code_flash = (mpy.stat().st_size if mpy.exists() else 0) + PACKAGE_FILE.stat().st_size
     modes = {}
     for mode, need in ram.items():
