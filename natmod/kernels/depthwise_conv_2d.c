@@ -315,12 +315,16 @@ static inline int32_t dw_row2_s(const int8_t *x, const int8_t *w, int32_t C, int
  * the |v| >= 2^15 case out of line) in the wide down form (dw_wide_ok), then uml_rq_out; v < 0
  * with out_off <= lo gives lo (s <= 0, as in dw_row_dm_m0), tested out of line. The
  * low registers of the taps are pushed for the requantization; push, pop, LDM and STM are one
- * instruction each. Fields 0-5 are copied to the stack frame. Row blocks are 17 (3 taps) or
- * 12 (2 taps) 16-bit instructions. */
+ * instruction each. Fields 0-9 are copied to the stack frame. Row blocks are 17 (3 taps) or
+ * 12 (2 taps) 16-bit instructions. After the run's last channel, the next of npix pixels with
+ * the same inside taps: x, w, t and o step back to the first channel and on by one pixel. */
 typedef struct {
     const uml_rq_t *t; /* table entry of the first channel; one entry per channel */
     int32_t out_off, lo, hi;
     int8_t *o, *oend; /* outputs of the run (oend > o) */
+    int32_t npix;        /* pixels (>= 1) */
+    int32_t xadj;        /* input step between pixels minus oend - o */
+    int32_t nb, oadj;    /* oend - o; output step between pixels minus nb */
     const int8_t *x, *w; /* first inside tap of the first channel, input and filter */
     int32_t C, xo, xrow, wrow;
     int32_t nfy, nfx; /* rows 1..3, taps per row 2 or 3 */
@@ -335,10 +339,12 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "mov r6, r10\n\t"
         "mov r7, r11\n\t"
         "push {r4-r7}\n\t"
-        "sub sp, #24\n\t"
+        "sub sp, #40\n\t"
         "ldm r0!, {r1-r6}\n\t"
         "mov r7, sp\n\t"
         "stm r7!, {r1-r6}\n\t"
+        "ldm r0!, {r1-r4}\n\t"
+        "stm r7!, {r1-r4}\n\t"
         "ldm r0!, {r1-r6}\n\t"
         "mov r8, r4\n\t"
         "mov r9, r5\n\t"
@@ -423,7 +429,27 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "add r0, r11\n\t"
         "add r1, r12\n\t"
         "bne 1b\n\t"
-        "add sp, #24\n\t"
+        "ldr r5, [sp, #24]\n\t" /* next pixel */
+        "subs r5, #1\n\t"
+        "beq 13f\n\t"
+        "str r5, [sp, #24]\n\t"
+        "ldr r5, [sp, #28]\n\t"
+        "adds r0, r5\n\t"
+        "ldr r5, [sp, #32]\n\t"
+        "subs r1, r5\n\t"
+        "ldr r6, [sp]\n\t"
+        "lsls r7, r5, #4\n\t"
+        "subs r6, r7\n\t"
+        "str r6, [sp]\n\t"
+        "ldr r6, [sp, #16]\n\t"
+        "ldr r7, [sp, #36]\n\t"
+        "adds r6, r7\n\t"
+        "str r6, [sp, #16]\n\t"
+        "adds r6, r5\n\t"
+        "str r6, [sp, #20]\n\t"
+        "b 1b\n\t"
+        "13:\n\t"
+        "add sp, #40\n\t"
         "pop {r4-r7}\n\t"
         "mov r8, r4\n\t"
         "mov r9, r5\n\t"
@@ -544,7 +570,7 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
     for (int32_t c0 = 0; c0 < C; c0 += UML_RQ_BLOCK) {
         const int32_t nb = C - c0 < UML_RQ_BLOCK ? C - c0 : UML_RQ_BLOCK;
         DW_S_FILL(s, c0, nb, down, t);
-        for (int32_t ox = 0; ox < g->out_w; ox++) {
+        for (int32_t ox = 0, n = 1; ox < g->out_w; ox += n, n = 1) {
             const int32_t x0 = ox * g->stride_w - g->pad_w;
             int32_t fx_lo, fx_hi;
             uml_conv_inside_taps(x0, g->dil_w, g->k_w, g->in_w, &fx_lo, &fx_hi);
@@ -558,6 +584,15 @@ static __attribute__((noinline)) void dw_row_s(const dw_t *g, int down, const in
                 const int full = nfy == 3 && nfx == 3 && g->k_w == 3;
 #ifdef __ARM_ARCH_6M__
                 if (down && nfy >= 1 && nfy <= 3) {
+                    if (nfx == g->k_w) { /* the run of whole windows (along x) from here */
+                        while (ox + n < g->out_w && x0 + n * g->stride_w + nfx - 1 < g->in_w) {
+                            n++;
+                        }
+                    }
+                    run.npix = n;
+                    run.xadj = g->stride_w * C - nb;
+                    run.nb = nb;
+                    run.oadj = C - nb;
                     run.nfy = nfy;
                     run.nfx = nfx;
                     run.o = o;
