@@ -58,6 +58,22 @@ int uml_add_sub_fast(const uml_node_t *n, int sub) {
     const int8_t *a = (const int8_t *)n->in[0], *b = (const int8_t *)n->in[1];
     int8_t *out = (int8_t *)n->out;
     const int32_t off = p[UML_AS_OUT_OFFSET], lo = p[UML_AS_ACT_MIN], hi = p[UML_AS_ACT_MAX];
+#ifdef __ARM_ARCH_6M__
+    if (down && count >= 256) {
+        /* the rescaled inputs of every int8 value, looked up (2 KB of stack) */
+        int32_t t1[256], t2[256];
+        for (int32_t x = 0; x < 256; x++) {
+            const int32_t s2 = uml_as_in_scale(&i2, x - 128);
+            t1[x] = uml_as_in_scale(&i1, x - 128);
+            t2[x] = sub ? -s2 : s2;
+        }
+        const int32_t *T1 = t1 + 128, *T2 = t2 + 128;
+        for (int32_t i = 0; i < count; i++) {
+            out[i] = uml_rq_out(uml_rq_down_m0(&r, T1[a[i]] + T2[b[i]]), off, lo, hi);
+        }
+        return 1;
+    }
+#endif
     for (int32_t i = 0; i < count; i++) {
         const int32_t s1 = uml_as_in_scale(&i1, a[i]), s2 = uml_as_in_scale(&i2, b[i]);
         out[i] = uml_rq_out(down ? uml_rq_scale(&r, sub ? s1 - s2 : s1 + s2, 1)

@@ -771,6 +771,7 @@ static void conv_dsp(const conv_t *g) {
 
 
 #ifdef UML_FAST_SCALAR
+#ifndef __ARM_ARCH_6M__
 /* int8 window values of one output pixel (conv_build_s8): 512 bytes of stack. */
 #define CONV_S8_VALUES 512
 
@@ -857,7 +858,7 @@ static void conv_row_s(const conv_t *g, int mode, int down, const int8_t *in_b, 
     }
 }
 
-#ifdef __ARM_ARCH_6M__
+#else
 /* ---- Short windows on armv6m: four output pixels per pass over a filter row -------------
  * As conv_small_dsp: the windows of many output pixels are laid out at once, in raster order
  * across output rows, in blocks of 4 pixels: per window value k, 4 words, the value plus
@@ -868,10 +869,11 @@ static void conv_row_s(const conv_t *g, int mode, int down, const int8_t *in_b, 
 #define CONV_M0_WORDS 256
 #define CONV_M0_MAX_K (CONV_M0_WORDS / 4)
 
-/* acc[j] = the sum over k < n (n >= 1) of q[4 k + j] w[k]. */
+/* acc[j] += the sum over k < n (n >= 1) of q[4 k + j] w[k]. */
 static __attribute__((noinline)) void conv_m0_block(const int32_t *q, const int8_t *w, int32_t n, int32_t acc[4]) {
     register int32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
-    register int32_t a0 __asm__("r8") = 0, a1 __asm__("r9") = 0, a2 __asm__("r10") = 0, a3 __asm__("r11") = 0;
+    register int32_t a0 __asm__("r8") = acc[0], a1 __asm__("r9") = acc[1], a2 __asm__("r10") = acc[2],
+                              a3 __asm__("r11") = acc[3];
     const int8_t *we = w + n;
     int32_t i = -n, t;
     /* two values per iteration; an odd count enters at the second */
@@ -977,11 +979,11 @@ static __attribute__((noinline)) void conv_m0_channel(const int32_t *q, int32_t 
                                                      const uml_rq_t *t, int8_t *o, int32_t out_ch, int32_t out_off,
                                                      int32_t lo, int32_t hi) {
     for (int32_t j = 0; j < n; j += 4, q += 4 * K) {
-        int32_t acc[4];
+        int32_t acc[4] = {t->bias, t->bias, t->bias, t->bias};
         conv_m0_block(q, w, K, acc);
         const int32_t m = n - j < 4 ? n - j : 4;
         for (int32_t i = 0; i < m; i++, o += out_ch) {
-            *o = uml_rq_out(uml_rq_scale(t, acc[i], 1), out_off, lo, hi);
+            *o = uml_rq_out(uml_rq_down_m0(t, acc[i]), out_off, lo, hi);
         }
     }
 }
@@ -1007,8 +1009,156 @@ static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
         }
     }
 }
+
+/* ---- Other windows on armv6m: four output pixels per pass, tap by tap -----------------
+ * Every window conv_small_m0 does not take, in its layout, a chunk at a time: as many whole
+ * taps as CONV_T0_WORDS holds, or, past CONV_T0_MAX_CH input channels, a slice of one tap's
+ * channels. The pass's 4 output pixels follow one another in raster order (within one output
+ * row when there are more than CONV_T0_MAX_OUT output channels); for each block of
+ * UML_RQ_BLOCK output channels, each channel adds its products with the chunk's filter values
+ * onto its 4 sums (conv_m0_block). Taps in the padding are laid out as zeros. Outputs are
+ * written after every window of the pass has been read (for the last block; the earlier
+ * blocks' outputs are staged when a pass spans two output rows), which keeps the order of
+ * ops.h. 3.5 KB of stack. */
+#define CONV_T0_WORDS 512
+#define CONV_T0_MAX_CH (CONV_T0_WORDS / 4)
+#define CONV_T0_MAX_OUT 128
+
+/* d[4 k] = src[k] + xo for k < n (n a positive multiple of 4), four values per iteration. */
+static inline void conv_m0_values4(int32_t *d, const int8_t *src, int32_t n, int32_t xo) {
+    const int8_t *s0 = src + n, *s1 = s0 + 1, *s2 = s0 + 2, *s3 = s0 + 3;
+    int32_t i = -n, t;
+    __asm__ volatile(".syntax unified\n"
+                     "1:\n\t"
+                     "ldrsb %[t], [%[s0], %[i]]\n\t"
+                     "add %[t], %[o]\n\t"
+                     "str %[t], [%[d], #0]\n\t"
+                     "ldrsb %[t], [%[s1], %[i]]\n\t"
+                     "add %[t], %[o]\n\t"
+                     "str %[t], [%[d], #16]\n\t"
+                     "ldrsb %[t], [%[s2], %[i]]\n\t"
+                     "add %[t], %[o]\n\t"
+                     "str %[t], [%[d], #32]\n\t"
+                     "ldrsb %[t], [%[s3], %[i]]\n\t"
+                     "add %[t], %[o]\n\t"
+                     "str %[t], [%[d], #48]\n\t"
+                     "adds %[d], #64\n\t"
+                     "adds %[i], #4\n\t"
+                     "bne 1b\n\t"
+                     : [d] "+l"(d), [i] "+l"(i), [t] "=&l"(t)
+                     : [s0] "l"(s0), [s1] "l"(s1), [s2] "l"(s2), [s3] "l"(s3), [o] "h"(xo)
+                     : "cc", "memory");
+}
+
+/* n values of one tap from src (NULL: in the padding) into pixel slot d of the layout. */
+static __attribute__((noinline)) void conv_t0_tap(int32_t *d, const int8_t *src, int32_t n, int32_t xo) {
+    if (!src) {
+        for (int32_t c = 0; c < n; c++) {
+            d[4 * c] = 0;
+        }
+    } else if ((n & 3) == 0) {
+        conv_m0_values4(d, src, n, xo);
+    } else {
+        conv_m0_values(d, src, n, xo);
+    }
+}
+
+static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t in_ch = g->in_ch, out_ch = g->out_ch, taps = g->k_h * g->k_w, K = taps * in_ch;
+    const int32_t cs = in_ch < CONV_T0_MAX_CH ? in_ch : CONV_T0_MAX_CH, tc = CONV_T0_WORDS / (4 * cs);
+    const int32_t npix = g->out_h * g->out_w, xo = g->in_off;
+    const int32_t out_off = s->out_off, lo = s->act_min, hi = s->act_max;
+    const int staged = out_ch > UML_RQ_BLOCK && out_ch <= CONV_T0_MAX_OUT;
+    const int32_t last0 = (out_ch - 1) / UML_RQ_BLOCK * UML_RQ_BLOCK; /* the last block's first channel */
+    int32_t q[CONV_T0_WORDS];
+    int32_t acc[UML_RQ_BLOCK][4];
+    int8_t stage[4 * CONV_T0_MAX_OUT]; /* the pass's outputs of all but the last block */
+    uml_rq_t t[UML_RQ_BLOCK];
+    for (int32_t b = 0; b < g->batches; b++) {
+        const int8_t *in_b = g->input + b * g->in_h * g->in_w * in_ch;
+        int8_t *out_b = g->output + b * npix * out_ch;
+        int32_t oy = 0, ox = 0; /* output pixel p0 */
+        for (int32_t p0 = 0, n; p0 < npix; p0 += n) {
+            int32_t py[4], px[4]; /* window origins of the pass's pixels */
+            n = npix - p0 < 4 ? npix - p0 : 4;
+            if (out_ch > CONV_T0_MAX_OUT && g->out_w - ox < n) {
+                n = g->out_w - ox;
+            }
+            for (int32_t i = 0; i < n; i++) {
+                py[i] = oy * g->stride_h - g->pad_h;
+                px[i] = ox * g->stride_w - g->pad_w;
+                if (++ox == g->out_w) {
+                    ox = 0;
+                    oy++;
+                }
+            }
+            for (int32_t oc0 = 0; oc0 < out_ch; oc0 += UML_RQ_BLOCK) {
+                const int32_t nb = out_ch - oc0 < UML_RQ_BLOCK ? out_ch - oc0 : UML_RQ_BLOCK;
+                if (out_ch > UML_RQ_BLOCK || p0 == 0) {
+                    uml_rq_fill(s, oc0, nb, down, t);
+                }
+                for (int32_t j = 0; j < nb; j++) {
+                    acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0;
+                }
+                int32_t fy = 0, fx = 0, u = 0, c0 = 0; /* the chunk's first tap and channel */
+                while (u < taps) {
+                    const int32_t cn = in_ch - c0 < cs ? in_ch - c0 : cs;
+                    const int32_t nt = cn < in_ch ? 1 : taps - u < tc ? taps - u : tc;
+                    int32_t *d = q, ly = fy, lx = fx;
+                    for (int32_t v = 0; v < nt; v++, d += 4 * cn) {
+                        for (int32_t i = 0; i < 4; i++) {
+                            const int32_t iy = py[i] + g->dil_h * ly, ix = px[i] + g->dil_w * lx;
+                            const int inside = i < n && iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
+                            conv_t0_tap(d + i, inside ? in_b + (iy * g->in_w + ix) * in_ch + c0 : NULL, cn, xo);
+                        }
+                        if (++lx == g->k_w) {
+                            lx = 0;
+                            ly++;
+                        }
+                    }
+                    const int8_t *w = g->filter + oc0 * K + u * in_ch + c0;
+                    for (int32_t j = 0; j < nb; j++, w += K) {
+                        conv_m0_block(q, w, nt * cn, acc[j]);
+                    }
+                    c0 += cn;
+                    if (c0 == in_ch) {
+                        c0 = 0;
+                        u += nt;
+                        fy = ly;
+                        fx = lx;
+                    }
+                }
+                int8_t *o = (staged && oc0 < last0 ? stage : out_b + p0 * out_ch) + oc0;
+                for (int32_t i = 0; i < n; i++, o += out_ch) {
+                    for (int32_t j = 0; j < nb; j++) {
+                        o[j] = uml_rq_out(uml_rq_scale(&t[j], acc[j][i], down), out_off, lo, hi);
+                    }
+                }
+            }
+            if (staged) {
+                int8_t *o = out_b + p0 * out_ch;
+                for (int32_t i = 0; i < n; i++, o += out_ch) {
+                    for (int32_t k = 0; k < last0; k++) {
+                        o[k] = stage[i * out_ch + k];
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void conv_scalar(const conv_t *g) {
+    const int down = uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch);
+    if (down && g->k_h * g->k_w * g->in_ch <= CONV_M0_MAX_K && g->in_off != -128 && g->out_h * g->out_w >= 4) {
+        conv_small_m0(g);
+    } else {
+        conv_taps_m0(g, down);
+    }
+}
 #endif
 
+#ifndef __ARM_ARCH_6M__
 /* Row by row (conv_row_s); out of line so that its buffer is not on the stack while
  * conv_small_m0 runs. */
 static __attribute__((noinline)) void conv_rows_s(const conv_t *g, int down) {
@@ -1030,15 +1180,9 @@ static __attribute__((noinline)) void conv_rows_s(const conv_t *g, int down) {
 }
 
 static void conv_scalar(const conv_t *g) {
-    const int down = uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch);
-#ifdef __ARM_ARCH_6M__
-    if (down && g->k_h * g->k_w * g->in_ch <= CONV_M0_MAX_K && g->in_off != -128 && g->out_h * g->out_w >= 4) {
-        conv_small_m0(g);
-        return;
-    }
-#endif
-    conv_rows_s(g, down);
+    conv_rows_s(g, uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch));
 }
+#endif
 #endif
 
 void uml_eval_conv_2d(const uml_node_t *n) {
