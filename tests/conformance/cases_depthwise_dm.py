@@ -71,6 +71,10 @@ def cases(rng: np.random.Generator) -> list[Case]:
         dm_case(rng, "dm1_relu", 1, 6, 5, 12, 1, 3, 3, stride=(2, 2), act="RELU", y_zp=-60),
         dm_case(rng, "dm1_none", 1, 5, 7, 4, 1, 3, 3, y_zp=-90),
         dm_case(rng, "dm1_small", 1, 6, 6, 16, 1, 3, 3, act="RELU6", y_zp=-128, bias_mag=2000),
+        # More channels than one requantization block (32): runs of pixels per block.
+        dm_case(rng, "dm1_blocks", 2, 6, 7, 40, 1, 3, 3, act="RELU6", y_zp=-128),
+        dm_case(rng, "dm1_blocks_s2", 1, 7, 8, 36, 1, 3, 3, stride=(2, 2), y_zp=30),
+        dm_case(rng, "dm1_blocks_k2", 1, 5, 6, 34, 1, 2, 2, padding="VALID", act="RELU", y_zp=-128),
     ]
     # Random sweep.
     for k in range(10):
