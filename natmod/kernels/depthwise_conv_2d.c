@@ -787,7 +787,7 @@ static __attribute__((noinline)) void dw_row_dm(const dw_t *g, int down, const i
 }
 #endif
 
-#ifdef __ARM_ARCH_6M__
+#if defined(UML_FAST_SCALAR) && defined(__ARM_ARCH_6M__) /* not in the CMSIS-NN build (no UML_FAST) */
 /* Depth multiplier a multiple of 4 on armv6m, in the wide down form (dw_wide_ok): one assembly
  * call per run of output pixels with the same inside taps and block of channels, four output
  * channels (one input channel) at a time, group by group, each over the run's pixels. Per tap,
