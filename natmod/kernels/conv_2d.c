@@ -1024,6 +1024,64 @@ static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
 #define CONV_T0_MAX_CH (CONV_T0_WORDS / 4)
 #define CONV_T0_MAX_OUT 128
 
+/* acc[4 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1): the
+ * loop of conv_m0_block for nb filter rows K bytes apart, their sums loaded and stored in the
+ * assembly (at [sp]: q, the row's end, -n, K). */
+#define CONV_M0_STEP                    \
+    "ldrsb r4, [r7, r6]\n\t"            \
+    "ldm r5!, {r0, r1, r2, r3}\n\t"     \
+    "muls r0, r4, r0\n\t"               \
+    "add r8, r0\n\t"                    \
+    "muls r1, r4, r1\n\t"               \
+    "add r9, r1\n\t"                    \
+    "muls r2, r4, r2\n\t"               \
+    "add r10, r2\n\t"                   \
+    "muls r3, r4, r3\n\t"               \
+    "add r11, r3\n\t"                   \
+    "adds r6, #1\n\t"
+static __attribute__((noinline)) void conv_m0_blocks(const int32_t *q, const int8_t *w, int32_t n, int32_t K,
+                                                     int32_t *acc, int32_t nb) {
+    register const int32_t *a0 __asm__("r0") = q;
+    register const int8_t *a1 __asm__("r1") = w + n;
+    register int32_t a2 __asm__("r2") = -n, a3 __asm__("r3") = K;
+    register int32_t *a4 __asm__("r4") = acc, *a5 __asm__("r5") = acc + 4 * nb;
+    register int32_t a6 __asm__("r6"), a7 __asm__("r7");
+    __asm__ volatile(".syntax unified\n\t"
+                     "push {r0, r1, r2, r3}\n\t"
+                     "mov r12, r4\n\t"
+                     "mov lr, r5\n"
+                     "0:\n\t"
+                     "mov r4, r12\n\t"
+                     "ldm r4!, {r0, r1, r2, r3}\n\t"
+                     "mov r8, r0\n\t"
+                     "mov r9, r1\n\t"
+                     "mov r10, r2\n\t"
+                     "mov r11, r3\n\t"
+                     "ldr r5, [sp, #0]\n\t"
+                     "ldr r7, [sp, #4]\n\t"
+                     "ldr r6, [sp, #8]\n\t"
+                     "lsls r4, r6, #31\n\t"
+                     "bne 2f\n"
+                     "1:\n\t" CONV_M0_STEP "2:\n\t" CONV_M0_STEP
+                     "bne 1b\n\t"
+                     "mov r0, r8\n\t"
+                     "mov r1, r9\n\t"
+                     "mov r2, r10\n\t"
+                     "mov r3, r11\n\t"
+                     "mov r4, r12\n\t"
+                     "stm r4!, {r0, r1, r2, r3}\n\t"
+                     "mov r12, r4\n\t"
+                     "ldr r5, [sp, #12]\n\t"
+                     "adds r7, r5\n\t"
+                     "str r7, [sp, #4]\n\t"
+                     "cmp r4, lr\n\t"
+                     "bne 0b\n\t"
+                     "add sp, #16\n\t"
+                     : "+l"(a0), "+l"(a1), "+l"(a2), "+l"(a3), "+l"(a4), "+l"(a5), "=l"(a6), "=l"(a7)
+                     :
+                     : "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+}
+
 /* d[4 k] = src[k] + xo for k < n (n a positive multiple of 4), four values per iteration. */
 static inline void conv_m0_values4(int32_t *d, const int8_t *src, int32_t n, int32_t xo) {
     const int8_t *s0 = src + n, *s1 = s0 + 1, *s2 = s0 + 2, *s3 = s0 + 3;
@@ -1066,7 +1124,13 @@ static __attribute__((noinline)) void conv_t0_tap(int32_t *d, const int8_t *src,
 static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
     const uml_out_stage_t *s = &g->stage;
     const int32_t in_ch = g->in_ch, out_ch = g->out_ch, taps = g->k_h * g->k_w, K = taps * in_ch;
-    const int32_t cs = in_ch < CONV_T0_MAX_CH ? in_ch : CONV_T0_MAX_CH, tc = CONV_T0_WORDS / (4 * cs);
+    const int32_t cs = in_ch < CONV_T0_MAX_CH ? in_ch : CONV_T0_MAX_CH;
+    int32_t tc = CONV_T0_WORDS / (4 * cs); /* taps per chunk: whole filter rows when they fit */
+    if (tc >= g->k_w) {
+        tc -= tc % g->k_w;
+    }
+    /* a pixel's filter row is one run of input values (laid out at once) when no column is dilated */
+    const int32_t run = g->dil_w == 1 && cs == in_ch ? g->k_w : 1;
     const int32_t npix = g->out_h * g->out_w, xo = g->in_off;
     const int32_t out_off = s->out_off, lo = s->act_min, hi = s->act_max;
     const int staged = out_ch > UML_RQ_BLOCK && out_ch <= CONV_T0_MAX_OUT;
@@ -1106,21 +1170,32 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
                     const int32_t cn = in_ch - c0 < cs ? in_ch - c0 : cs;
                     const int32_t nt = cn < in_ch ? 1 : taps - u < tc ? taps - u : tc;
                     int32_t *d = q, ly = fy, lx = fx;
-                    for (int32_t v = 0; v < nt; v++, d += 4 * cn) {
+                    for (int32_t v = 0; v < nt;) {
+                        /* r taps: the rest of the filter row when it is one run and in the chunk */
+                        const int32_t r = lx == 0 && run <= nt - v ? run : 1;
                         for (int32_t i = 0; i < 4; i++) {
                             const int32_t iy = py[i] + g->dil_h * ly, ix = px[i] + g->dil_w * lx;
-                            const int inside = i < n && iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
-                            conv_t0_tap(d + i, inside ? in_b + (iy * g->in_w + ix) * in_ch + c0 : NULL, cn, xo);
+                            if (i < n && iy >= 0 && iy < g->in_h && ix >= 0 && ix + r <= g->in_w) {
+                                conv_t0_tap(d + i, in_b + (iy * g->in_w + ix) * in_ch + c0, r * cn, xo);
+                            } else {
+                                /* tap by tap, each inside or in the padding */
+                                for (int32_t k = 0; k < r; k++) {
+                                    const int inside = i < n && iy >= 0 && iy < g->in_h && ix + k >= 0 &&
+                                                       ix + k < g->in_w;
+                                    conv_t0_tap(d + i + 4 * k * cn,
+                                                inside ? in_b + (iy * g->in_w + ix + k) * in_ch + c0 : NULL, cn, xo);
+                                }
+                            }
                         }
-                        if (++lx == g->k_w) {
+                        d += 4 * r * cn;
+                        v += r;
+                        lx += r;
+                        if (lx == g->k_w) {
                             lx = 0;
                             ly++;
                         }
                     }
-                    const int8_t *w = g->filter + oc0 * K + u * in_ch + c0;
-                    for (int32_t j = 0; j < nb; j++, w += K) {
-                        conv_m0_block(q, w, nt * cn, acc[j]);
-                    }
+                    conv_m0_blocks(q, g->filter + oc0 * K + u * in_ch + c0, nt * cn, K, acc[0], nb);
                     c0 += cn;
                     if (c0 == in_ch) {
                         c0 = 0;
