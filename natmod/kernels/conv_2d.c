@@ -1019,14 +1019,14 @@ static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
  * onto its 4 sums (conv_m0_block). Taps in the padding are laid out as zeros. Outputs are
  * written after every window of the pass has been read (for the last block; the earlier
  * blocks' outputs are staged when a pass spans two output rows), which keeps the order of
- * ops.h. 3.5 KB of stack. */
+ * ops.h. 3 KB of stack. */
 #define CONV_T0_WORDS 512
 #define CONV_T0_MAX_CH (CONV_T0_WORDS / 4)
 #define CONV_T0_MAX_OUT 128
 
-/* acc[4 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1): the
- * loop of conv_m0_block for nb filter rows K bytes apart, their sums loaded and stored in the
- * assembly (at [sp]: q, the row's end, -n, K). */
+/* acc[8 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1): the
+ * loop of conv_m0_block for nb filter rows K bytes apart, their sums (the first 4 words of each
+ * conv_t0_ch_t) loaded and stored in the assembly (at [sp]: q, the row's end, -n, K). */
 #define CONV_M0_STEP                    \
     "ldrsb r4, [r7, r6]\n\t"            \
     "ldm r5!, {r0, r1, r2, r3}\n\t"     \
@@ -1044,7 +1044,7 @@ static __attribute__((noinline)) void conv_m0_blocks(const int32_t *q, const int
     register const int32_t *a0 __asm__("r0") = q;
     register const int8_t *a1 __asm__("r1") = w + n;
     register int32_t a2 __asm__("r2") = -n, a3 __asm__("r3") = K;
-    register int32_t *a4 __asm__("r4") = acc, *a5 __asm__("r5") = acc + 4 * nb;
+    register int32_t *a4 __asm__("r4") = acc, *a5 __asm__("r5") = acc + 8 * nb;
     register int32_t a6 __asm__("r6"), a7 __asm__("r7");
     __asm__ volatile(".syntax unified\n\t"
                      "push {r0, r1, r2, r3}\n\t"
@@ -1070,6 +1070,7 @@ static __attribute__((noinline)) void conv_m0_blocks(const int32_t *q, const int
                      "mov r3, r11\n\t"
                      "mov r4, r12\n\t"
                      "stm r4!, {r0, r1, r2, r3}\n\t"
+                     "adds r4, #16\n\t"
                      "mov r12, r4\n\t"
                      "ldr r5, [sp, #12]\n\t"
                      "adds r7, r5\n\t"
@@ -1121,6 +1122,89 @@ static __attribute__((noinline)) void conv_t0_tap(int32_t *d, const int8_t *src,
     }
 }
 
+/* One output channel of a block: the pass's 4 sums and its requantization. */
+typedef struct {
+    int32_t acc[4];
+    uml_rq_t r;
+} conv_t0_ch_t;
+
+/* Output i of each channel of T[0 .. nb) (down form, acc[i] including the bias) to o[0 .. nb):
+ * uml_rq_down_m0 with the multiplier's halves loaded as halfwords, plus P[0] (output offset),
+ * clamped to [P[1], P[2]]. */
+static __attribute__((noinline)) void conv_t0_out(const conv_t0_ch_t *T, int32_t i, int8_t *o, int32_t nb,
+                                                  const int32_t *P) {
+    register int32_t r0 __asm__("r0"), r2 __asm__("r2"), r3 __asm__("r3"), r4 __asm__("r4");
+    register int32_t r1 __asm__("r1") = 4 * i;
+    register const conv_t0_ch_t *r6 __asm__("r6") = T;
+    register int8_t *r7 __asm__("r7") = o;
+    register int32_t off __asm__("r8") = P[0], lo __asm__("r9") = P[1], hi __asm__("r10") = P[2];
+    register int8_t *end __asm__("r11") = o + nb;
+    register int32_t k14 __asm__("r12") = 1 << 14;
+    __asm__ volatile(".syntax unified\n"
+                     "0:\n\t"
+                     "ldr r0, [r6, r1]\n\t"
+                     "sxth r2, r0\n\t"
+                     "cmp r2, r0\n\t"
+                     "bne 4f\n\t"
+                     "ldrh r3, [r6, #20]\n\t"
+                     "ldrh r4, [r6, #22]\n\t"
+                     "muls r3, r0, r3\n\t"
+                     "asrs r3, r3, #16\n\t"
+                     "muls r4, r0, r4\n\t"
+                     "adds r3, r4\n\t"
+                     "add r3, r12\n\t"
+                     "asrs r0, r3, #15\n\t"
+                     "b 5f\n"
+                     "4:\n\t"
+                     "ldrh r3, [r6, #20]\n\t"
+                     "ldrh r4, [r6, #22]\n\t"
+                     "uxth r2, r0\n\t"
+                     "asrs r0, r0, #16\n\t"
+                     "muls r3, r2, r3\n\t"
+                     "lsrs r3, r3, #16\n\t"
+                     "muls r2, r4, r2\n\t"
+                     "adds r3, r2\n\t"
+                     "ldrh r2, [r6, #20]\n\t"
+                     "muls r2, r0, r2\n\t"
+                     "adds r3, r2\n\t"
+                     "add r3, r12\n\t"
+                     "muls r4, r0, r4\n\t"
+                     "cmp r0, #0\n\t"
+                     "blt 6f\n\t"
+                     "lsrs r3, r3, #15\n\t"
+                     "b 7f\n"
+                     "6:\n\t"
+                     "asrs r3, r3, #15\n"
+                     "7:\n\t"
+                     "lsls r4, r4, #1\n\t"
+                     "adds r0, r3, r4\n"
+                     "5:\n\t"
+                     "lsrs r2, r0, #31\n\t"
+                     "subs r0, r2\n\t"
+                     "asrs r0, r0, #1\n\t"
+                     "ldr r2, [r6, #24]\n\t"
+                     "adds r0, r2\n\t"
+                     "ldr r2, [r6, #28]\n\t"
+                     "asrs r0, r2\n\t"
+                     "add r0, r8\n\t"
+                     "cmp r0, r9\n\t"
+                     "bge 8f\n\t"
+                     "mov r0, r9\n"
+                     "8:\n\t"
+                     "cmp r0, r10\n\t"
+                     "ble 9f\n\t"
+                     "mov r0, r10\n"
+                     "9:\n\t"
+                     "strb r0, [r7]\n\t"
+                     "adds r7, #1\n\t"
+                     "adds r6, #32\n\t"
+                     "cmp r7, r11\n\t"
+                     "bne 0b\n\t"
+                     : "=&l"(r0), "+l"(r1), "=&l"(r2), "=&l"(r3), "=&l"(r4), "+l"(r6), "+l"(r7)
+                     : "h"(off), "h"(lo), "h"(hi), "h"(end), "h"(k14)
+                     : "cc", "memory");
+}
+
 static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
     const uml_out_stage_t *s = &g->stage;
     const int32_t in_ch = g->in_ch, out_ch = g->out_ch, taps = g->k_h * g->k_w, K = taps * in_ch;
@@ -1136,9 +1220,9 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
     const int staged = out_ch > UML_RQ_BLOCK && out_ch <= CONV_T0_MAX_OUT;
     const int32_t last0 = (out_ch - 1) / UML_RQ_BLOCK * UML_RQ_BLOCK; /* the last block's first channel */
     int32_t q[CONV_T0_WORDS];
-    int32_t acc[UML_RQ_BLOCK][4];
+    conv_t0_ch_t T[UML_RQ_BLOCK];
     int8_t stage[4 * CONV_T0_MAX_OUT]; /* the pass's outputs of all but the last block */
-    uml_rq_t t[UML_RQ_BLOCK];
+    const int32_t P[3] = {out_off, lo, hi};
     for (int32_t b = 0; b < g->batches; b++) {
         const int8_t *in_b = g->input + b * g->in_h * g->in_w * in_ch;
         int8_t *out_b = g->output + b * npix * out_ch;
@@ -1159,11 +1243,13 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
             }
             for (int32_t oc0 = 0; oc0 < out_ch; oc0 += UML_RQ_BLOCK) {
                 const int32_t nb = out_ch - oc0 < UML_RQ_BLOCK ? out_ch - oc0 : UML_RQ_BLOCK;
-                if (out_ch > UML_RQ_BLOCK || p0 == 0) {
-                    uml_rq_fill(s, oc0, nb, down, t);
-                }
                 for (int32_t j = 0; j < nb; j++) {
-                    acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0;
+                    if (out_ch > UML_RQ_BLOCK || p0 == 0) {
+                        const int32_t oc = oc0 + j, qi = s->per_channel ? oc : 0;
+                        T[j].r = uml_rq_entry(s->bias ? s->bias[oc] : 0, s->mult[qi], s->shift[qi], down);
+                    }
+                    const int32_t a = down ? T[j].r.bias : 0; /* conv_t0_out adds no bias */
+                    T[j].acc[0] = T[j].acc[1] = T[j].acc[2] = T[j].acc[3] = a;
                 }
                 int32_t fy = 0, fx = 0, u = 0, c0 = 0; /* the chunk's first tap and channel */
                 while (u < taps) {
@@ -1195,7 +1281,7 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
                             ly++;
                         }
                     }
-                    conv_m0_blocks(q, g->filter + oc0 * K + u * in_ch + c0, nt * cn, K, acc[0], nb);
+                    conv_m0_blocks(q, g->filter + oc0 * K + u * in_ch + c0, nt * cn, K, T[0].acc, nb);
                     c0 += cn;
                     if (c0 == in_ch) {
                         c0 = 0;
@@ -1206,8 +1292,12 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
                 }
                 int8_t *o = (staged && oc0 < last0 ? stage : out_b + p0 * out_ch) + oc0;
                 for (int32_t i = 0; i < n; i++, o += out_ch) {
+                    if (down) {
+                        conv_t0_out(T, i, o, nb, P);
+                        continue;
+                    }
                     for (int32_t j = 0; j < nb; j++) {
-                        o[j] = uml_rq_out(uml_rq_scale(&t[j], acc[j][i], down), out_off, lo, hi);
+                        o[j] = uml_rq_out(uml_rq_scale(&T[j].r, T[j].acc[i], 0), out_off, lo, hi);
                     }
                 }
             }
