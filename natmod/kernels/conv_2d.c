@@ -68,6 +68,7 @@ static conv_t conv_unpack(const uml_node_t *n) {
     return g;
 }
 
+#ifndef __ARM_ARCH_6M__
 /* Copies the window of the output pixel whose window origin is (y0, x0): input values, and
  * -in_off for taps in the padding so that (value + in_off) = 0 there, as the reference's
  * skipped taps (in_off = -input zero point lies in [-127, 128], checked by the caller). Byte
@@ -113,6 +114,7 @@ UML_NO_MEMCPY static void conv_build_s8(const conv_t *g, const int8_t *in_b, int
         }
     }
 }
+#endif
 
 #endif
 
@@ -859,62 +861,6 @@ static void conv_row_s(const conv_t *g, int mode, int down, const int8_t *in_b, 
 }
 
 #else
-/* ---- Short windows on armv6m: four output pixels per pass over a filter row -------------
- * As conv_small_dsp: the windows of many output pixels are laid out at once, in raster order
- * across output rows, in blocks of 4 pixels: per window value k, 4 words, the value plus
- * in_off of pixels 0..3 (0 for padding taps). Each output channel then runs over the blocks
- * with its filter row: per value one LDRSB of the filter, one LDM of the 4 pixels' values and
- * 4 MULS (3 instructions per product instead of 4). The layout takes 1 KB of stack. Outputs
- * are written after reading every input of the pixels written (ops.h). */
-#define CONV_M0_WORDS 256
-#define CONV_M0_MAX_K (CONV_M0_WORDS / 4)
-
-/* acc[j] += the sum over k < n (n >= 1) of q[4 k + j] w[k]. */
-static __attribute__((noinline)) void conv_m0_block(const int32_t *q, const int8_t *w, int32_t n, int32_t acc[4]) {
-    register int32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
-    register int32_t a0 __asm__("r8") = acc[0], a1 __asm__("r9") = acc[1], a2 __asm__("r10") = acc[2],
-                              a3 __asm__("r11") = acc[3];
-    const int8_t *we = w + n;
-    int32_t i = -n, t;
-    /* two values per iteration; an odd count enters at the second */
-    __asm__ volatile(".syntax unified\n\t"
-                     "lsls %[t], %[i], #31\n\t"
-                     "bne 2f\n"
-                     "1:\n\t"
-                     "ldrsb %[t], [%[we], %[i]]\n\t"
-                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
-                     "muls r0, %[t], r0\n\t"
-                     "add %[a0], r0\n\t"
-                     "muls r1, %[t], r1\n\t"
-                     "add %[a1], r1\n\t"
-                     "muls r2, %[t], r2\n\t"
-                     "add %[a2], r2\n\t"
-                     "muls r3, %[t], r3\n\t"
-                     "add %[a3], r3\n\t"
-                     "adds %[i], #1\n\t"
-                     "2:\n\t"
-                     "ldrsb %[t], [%[we], %[i]]\n\t"
-                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
-                     "muls r0, %[t], r0\n\t"
-                     "add %[a0], r0\n\t"
-                     "muls r1, %[t], r1\n\t"
-                     "add %[a1], r1\n\t"
-                     "muls r2, %[t], r2\n\t"
-                     "add %[a2], r2\n\t"
-                     "muls r3, %[t], r3\n\t"
-                     "add %[a3], r3\n\t"
-                     "adds %[i], #1\n\t"
-                     "bne 1b\n\t"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+l"(q), [i] "+l"(i),
-                       [t] "=&l"(t), "=&r"(x0), "=&r"(x1), "=&r"(x2), "=&r"(x3)
-                     : [we] "l"(we)
-                     : "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-}
-
 /* d[4 k] = src[k] + xo for k < n (n >= 1); returns d + 4 n. */
 static inline int32_t *conv_m0_values(int32_t *d, const int8_t *src, int32_t n, int32_t xo) {
     const int8_t *se = src + n;
@@ -933,100 +879,26 @@ static inline int32_t *conv_m0_values(int32_t *d, const int8_t *src, int32_t n, 
     return d;
 }
 
-/* Lays out the windows of output pixels p0 .. p0 + n - 1 (flat index oy * out_w + ox of batch
- * in_b) in blocks of 4 pixels (4 K words each); pixel slots after n up to a multiple of 4 get
- * zeros. win: K bytes. */
-UML_NO_MEMCPY static void conv_m0_build(const conv_t *g, const int8_t *in_b, int32_t p0, int32_t n, int32_t *q,
-                                        int8_t *win) {
-    const int32_t in_ch = g->in_ch, R = g->k_w * in_ch, K = g->k_h * R, xo = g->in_off;
-    const int32_t rs = g->dil_h * g->in_w * in_ch;          /* input bytes between window rows */
-    const int32_t x_hi = g->in_w - (g->k_w - 1) * g->dil_w; /* windows from x0 < x_hi fit */
-    const int32_t y_hi = g->in_h - (g->k_h - 1) * g->dil_h;
-    int32_t oy = p0 / g->out_w, ox = p0 - oy * g->out_w;
-    int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
-    int row_in = y0 >= 0 && y0 < y_hi && g->dil_w == 1;
-    int32_t j = 0;
-    for (; j < n; j++) {
-        int32_t *d = q + (j >> 2) * 4 * K + (j & 3);
-        if (row_in && x0 >= 0 && x0 < x_hi) {
-            const int8_t *src = in_b + (y0 * g->in_w + x0) * in_ch;
-            for (int32_t fy = 0; fy < g->k_h; fy++, src += rs) {
-                d = conv_m0_values(d, src, R, xo);
-            }
-        } else {
-            conv_build_s8(g, in_b, y0, x0, win);
-            conv_m0_values(d, win, K, xo);
-        }
-        x0 += g->stride_w;
-        if (++ox == g->out_w) {
-            ox = 0;
-            x0 = -g->pad_w;
-            y0 += g->stride_h;
-            row_in = y0 >= 0 && y0 < y_hi && g->dil_w == 1;
-        }
-    }
-    for (; j & 3; j++) {
-        int32_t *d = q + (j >> 2) * 4 * K + (j & 3);
-        for (int32_t k = 0; k < K; k++, d += 4) {
-            *d = 0;
-        }
-    }
-}
-
-/* The outputs of one channel (table entry t) over the blocks of n pixels, from o on (out_ch
- * apart). */
-static __attribute__((noinline)) void conv_m0_channel(const int32_t *q, int32_t n, const int8_t *w, int32_t K,
-                                                     const uml_rq_t *t, int8_t *o, int32_t out_ch, int32_t out_off,
-                                                     int32_t lo, int32_t hi) {
-    for (int32_t j = 0; j < n; j += 4, q += 4 * K) {
-        int32_t acc[4] = {t->bias, t->bias, t->bias, t->bias};
-        conv_m0_block(q, w, K, acc);
-        const int32_t m = n - j < 4 ? n - j : 4;
-        for (int32_t i = 0; i < m; i++, o += out_ch) {
-            *o = uml_rq_out(uml_rq_down_m0(t, acc[i]), out_off, lo, hi);
-        }
-    }
-}
-
-static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
-    const uml_out_stage_t *s = &g->stage;
-    const int32_t out_ch = g->out_ch, K = g->k_h * g->k_w * g->in_ch, npix = g->out_h * g->out_w;
-    const int32_t chunk = 4 * (CONV_M0_WORDS / (4 * K)); /* pixels per layout */
-    int32_t q[CONV_M0_WORDS];
-    int8_t win[CONV_M0_MAX_K];
-    for (int32_t b = 0; b < g->batches; b++) {
-        const int8_t *in_b = g->input + b * g->in_h * g->in_w * g->in_ch;
-        int8_t *out_b = g->output + b * npix * out_ch;
-        for (int32_t p0 = 0; p0 < npix; p0 += chunk) {
-            const int32_t n = npix - p0 < chunk ? npix - p0 : chunk;
-            conv_m0_build(g, in_b, p0, n, q, win);
-            for (int32_t oc = 0; oc < out_ch; oc++) {
-                uml_rq_t t;
-                uml_rq_fill(s, oc, 1, 1, &t);
-                conv_m0_channel(q, n, g->filter + oc * K, K, &t, out_b + p0 * out_ch + oc, out_ch, s->out_off,
-                                s->act_min, s->act_max);
-            }
-        }
-    }
-}
-
-/* ---- Other windows on armv6m: four output pixels per pass, tap by tap -----------------
- * Every window conv_small_m0 does not take, in its layout, a chunk at a time: as many whole
- * taps as CONV_T0_WORDS holds, or, past CONV_T0_MAX_CH input channels, a slice of one tap's
- * channels. The pass's 4 output pixels follow one another in raster order (within one output
+/* ---- armv6m: four output pixels per pass, a chunk of taps at a time --------------------
+ * The windows of 4 output pixels are laid out for a chunk at a time: as many whole taps as
+ * CONV_T0_WORDS holds (whole filter rows when they fit), or, past CONV_T0_MAX_CH input
+ * channels, a slice of one tap's channels; per window value 4 words, the value plus in_off of
+ * pixels 0..3. The pass's 4 output pixels follow one another in raster order (within one output
  * row when there are more than CONV_T0_MAX_OUT output channels); for each block of
  * UML_RQ_BLOCK output channels, each channel adds its products with the chunk's filter values
- * onto its 4 sums (conv_m0_block). Taps in the padding are laid out as zeros. Outputs are
- * written after every window of the pass has been read (for the last block; the earlier
- * blocks' outputs are staged when a pass spans two output rows), which keeps the order of
- * ops.h. 3 KB of stack. */
+ * onto its 4 sums (conv_m0_blocks: per value one LDRSB of the filter, one LDM of the 4 pixels'
+ * values, 4 MULS and 4 ADDs into high registers). Taps in the padding are laid out as zeros.
+ * Outputs are written after every window of the pass has been read (for the last block; the
+ * earlier blocks' outputs are staged when a pass spans two output rows), which keeps the order
+ * of ops.h. 3 KB of stack. */
 #define CONV_T0_WORDS 512
 #define CONV_T0_MAX_CH (CONV_T0_WORDS / 4)
 #define CONV_T0_MAX_OUT 128
 
-/* acc[8 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1): the
- * loop of conv_m0_block for nb filter rows K bytes apart, their sums (the first 4 words of each
- * conv_t0_ch_t) loaded and stored in the assembly (at [sp]: q, the row's end, -n, K). */
+/* acc[8 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1), for nb
+ * filter rows K bytes apart, their sums (the first 4 words of each conv_t0_ch_t) loaded and
+ * stored in the assembly (at [sp]: q, the row's end, -n, K); two values per iteration, an odd
+ * count entering at the second. */
 #define CONV_M0_STEP                    \
     "ldrsb r4, [r7, r6]\n\t"            \
     "ldm r5!, {r0, r1, r2, r3}\n\t"     \
@@ -1314,18 +1186,12 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
 }
 
 static void conv_scalar(const conv_t *g) {
-    const int down = uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch);
-    if (down && g->k_h * g->k_w * g->in_ch <= CONV_M0_MAX_K && g->in_off != -128 && g->out_h * g->out_w >= 4) {
-        conv_small_m0(g);
-    } else {
-        conv_taps_m0(g, down);
-    }
+    conv_taps_m0(g, uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch));
 }
 #endif
 
 #ifndef __ARM_ARCH_6M__
-/* Row by row (conv_row_s); out of line so that its buffer is not on the stack while
- * conv_small_m0 runs. */
+/* Row by row (conv_row_s). */
 static __attribute__((noinline)) void conv_rows_s(const conv_t *g, int down) {
     const int32_t K = g->k_h * g->k_w * g->in_ch;
     int mode = CONV_S_TAPS;
