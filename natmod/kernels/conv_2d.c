@@ -897,8 +897,8 @@ static inline int32_t *conv_m0_values(int32_t *d, const int8_t *src, int32_t n, 
 
 /* acc[8 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1), for nb
  * filter rows K bytes apart, their sums (the first 4 words of each conv_t0_ch_t) loaded and
- * stored in the assembly (at [sp]: q, the row's end, -n, K); two values per iteration, an odd
- * count entering at the second. */
+ * stored in the assembly (at [sp]: q, the row's end, -n, K); four values per iteration, the
+ * first entered at value (-n) & 3 of the four. */
 #define CONV_M0_STEP                    \
     "ldrsb r4, [r7, r6]\n\t"            \
     "ldm r5!, {r0, r1, r2, r3}\n\t"     \
@@ -933,8 +933,13 @@ static __attribute__((noinline)) void conv_m0_blocks(const int32_t *q, const int
                      "ldr r7, [sp, #4]\n\t"
                      "ldr r6, [sp, #8]\n\t"
                      "lsls r4, r6, #31\n\t"
-                     "bne 2f\n"
-                     "1:\n\t" CONV_M0_STEP "2:\n\t" CONV_M0_STEP
+                     "bcs 6f\n\t"
+                     "bne 2f\n\t"
+                     "b 1f\n"
+                     "6:\n\t"
+                     "bne 4f\n\t"
+                     "b 3f\n"
+                     "1:\n\t" CONV_M0_STEP "2:\n\t" CONV_M0_STEP "3:\n\t" CONV_M0_STEP "4:\n\t" CONV_M0_STEP
                      "bne 1b\n\t"
                      "mov r0, r8\n\t"
                      "mov r1, r9\n\t"
