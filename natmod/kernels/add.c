@@ -32,6 +32,25 @@ static int8_t add_one(int32_t x1, int32_t x2, const int32_t *p) {
 }
 
 #ifdef UML_FAST
+#ifdef __ARM_ARCH_6M__
+/* Many elements on armv6m: the rescaled first input of every int8 value looked up (1 KB of
+ * stack, within the C stack budget of docs/MEMORY.md), the second computed, the output
+ * requantized in the down form (uml_rq_down_m0). */
+static __attribute__((noinline)) void add_m0_table(const int8_t *a, const int8_t *b, int8_t *out, int32_t n,
+                                                   const uml_as_in_t *i1, const uml_as_in_t *i2, int sub,
+                                                   const uml_rq_t *r, int32_t off, int32_t lo, int32_t hi) {
+    int32_t t1[256];
+    for (int32_t x = 0; x < 256; x++) {
+        t1[x] = uml_as_in_scale(i1, x - 128);
+    }
+    const int32_t *T1 = t1 + 128;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t s2 = uml_as_in_scale(i2, b[i]);
+        out[i] = uml_rq_out(uml_rq_down_m0(r, T1[a[i]] + (sub ? -s2 : s2)), off, lo, hi);
+    }
+}
+#endif
+
 /* Out of line and with run-time flags: one copy of the loop serves ADD and SUB (the native
  * module's code takes heap on the board, so code size counts). */
 int uml_add_sub_fast(const uml_node_t *n, int sub) {
@@ -58,6 +77,12 @@ int uml_add_sub_fast(const uml_node_t *n, int sub) {
     const int8_t *a = (const int8_t *)n->in[0], *b = (const int8_t *)n->in[1];
     int8_t *out = (int8_t *)n->out;
     const int32_t off = p[UML_AS_OUT_OFFSET], lo = p[UML_AS_ACT_MIN], hi = p[UML_AS_ACT_MAX];
+#ifdef __ARM_ARCH_6M__
+    if (down && count >= 256) {
+        add_m0_table(a, b, out, count, &i1, &i2, sub, &r, off, lo, hi);
+        return 1;
+    }
+#endif
     for (int32_t i = 0; i < count; i++) {
         const int32_t s1 = uml_as_in_scale(&i1, a[i]), s2 = uml_as_in_scale(&i2, b[i]);
         out[i] = uml_rq_out(down ? uml_rq_scale(&r, sub ? s1 - s2 : s1 + s2, 1)

@@ -68,7 +68,6 @@ static conv_t conv_unpack(const uml_node_t *n) {
     return g;
 }
 
-#ifndef __ARM_ARCH_6M__
 /* Copies the window of the output pixel whose window origin is (y0, x0): input values, and
  * -in_off for taps in the padding so that (value + in_off) = 0 there, as the reference's
  * skipped taps (in_off = -input zero point lies in [-127, 128], checked by the caller). Byte
@@ -114,7 +113,6 @@ UML_NO_MEMCPY static void conv_build_s8(const conv_t *g, const int8_t *in_b, int
         }
     }
 }
-#endif
 
 #endif
 
@@ -861,6 +859,62 @@ static void conv_row_s(const conv_t *g, int mode, int down, const int8_t *in_b, 
 }
 
 #else
+/* ---- Short windows on armv6m: four output pixels per pass over a filter row -------------
+ * As conv_small_dsp: the windows of many output pixels are laid out at once, in raster order
+ * across output rows, in blocks of 4 pixels: per window value k, 4 words, the value plus
+ * in_off of pixels 0..3 (0 for padding taps). Each output channel then runs over the blocks
+ * with its filter row: per value one LDRSB of the filter, one LDM of the 4 pixels' values and
+ * 4 MULS (3 instructions per product instead of 4). The layout takes 1 KB of stack. Outputs
+ * are written after reading every input of the pixels written (ops.h). */
+#define CONV_M0_WORDS 256
+#define CONV_M0_MAX_K (CONV_M0_WORDS / 4)
+
+/* acc[j] += the sum over k < n (n >= 1) of q[4 k + j] w[k]. */
+static __attribute__((noinline)) void conv_m0_block(const int32_t *q, const int8_t *w, int32_t n, int32_t acc[4]) {
+    register int32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
+    register int32_t a0 __asm__("r8") = acc[0], a1 __asm__("r9") = acc[1], a2 __asm__("r10") = acc[2],
+                              a3 __asm__("r11") = acc[3];
+    const int8_t *we = w + n;
+    int32_t i = -n, t;
+    /* two values per iteration; an odd count enters at the second */
+    __asm__ volatile(".syntax unified\n\t"
+                     "lsls %[t], %[i], #31\n\t"
+                     "bne 2f\n"
+                     "1:\n\t"
+                     "ldrsb %[t], [%[we], %[i]]\n\t"
+                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
+                     "muls r0, %[t], r0\n\t"
+                     "add %[a0], r0\n\t"
+                     "muls r1, %[t], r1\n\t"
+                     "add %[a1], r1\n\t"
+                     "muls r2, %[t], r2\n\t"
+                     "add %[a2], r2\n\t"
+                     "muls r3, %[t], r3\n\t"
+                     "add %[a3], r3\n\t"
+                     "adds %[i], #1\n\t"
+                     "2:\n\t"
+                     "ldrsb %[t], [%[we], %[i]]\n\t"
+                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
+                     "muls r0, %[t], r0\n\t"
+                     "add %[a0], r0\n\t"
+                     "muls r1, %[t], r1\n\t"
+                     "add %[a1], r1\n\t"
+                     "muls r2, %[t], r2\n\t"
+                     "add %[a2], r2\n\t"
+                     "muls r3, %[t], r3\n\t"
+                     "add %[a3], r3\n\t"
+                     "adds %[i], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+l"(q), [i] "+l"(i),
+                       [t] "=&l"(t), "=&r"(x0), "=&r"(x1), "=&r"(x2), "=&r"(x3)
+                     : [we] "l"(we)
+                     : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 /* d[4 k] = src[k] + xo for k < n (n >= 1); returns d + 4 n. */
 static inline int32_t *conv_m0_values(int32_t *d, const int8_t *src, int32_t n, int32_t xo) {
     const int8_t *se = src + n;
@@ -879,24 +933,100 @@ static inline int32_t *conv_m0_values(int32_t *d, const int8_t *src, int32_t n, 
     return d;
 }
 
+/* Lays out the windows of output pixels p0 .. p0 + n - 1 (flat index oy * out_w + ox of batch
+ * in_b) in blocks of 4 pixels (4 K words each); pixel slots after n up to a multiple of 4 get
+ * zeros. win: K bytes. */
+UML_NO_MEMCPY static void conv_m0_build(const conv_t *g, const int8_t *in_b, int32_t p0, int32_t n, int32_t *q,
+                                        int8_t *win) {
+    const int32_t in_ch = g->in_ch, R = g->k_w * in_ch, K = g->k_h * R, xo = g->in_off;
+    const int32_t rs = g->dil_h * g->in_w * in_ch;          /* input bytes between window rows */
+    const int32_t x_hi = g->in_w - (g->k_w - 1) * g->dil_w; /* windows from x0 < x_hi fit */
+    const int32_t y_hi = g->in_h - (g->k_h - 1) * g->dil_h;
+    int32_t oy = p0 / g->out_w, ox = p0 - oy * g->out_w;
+    int32_t y0 = oy * g->stride_h - g->pad_h, x0 = ox * g->stride_w - g->pad_w;
+    int row_in = y0 >= 0 && y0 < y_hi && g->dil_w == 1;
+    int32_t j = 0;
+    for (; j < n; j++) {
+        int32_t *d = q + (j >> 2) * 4 * K + (j & 3);
+        if (row_in && x0 >= 0 && x0 < x_hi) {
+            const int8_t *src = in_b + (y0 * g->in_w + x0) * in_ch;
+            for (int32_t fy = 0; fy < g->k_h; fy++, src += rs) {
+                d = conv_m0_values(d, src, R, xo);
+            }
+        } else {
+            conv_build_s8(g, in_b, y0, x0, win);
+            conv_m0_values(d, win, K, xo);
+        }
+        x0 += g->stride_w;
+        if (++ox == g->out_w) {
+            ox = 0;
+            x0 = -g->pad_w;
+            y0 += g->stride_h;
+            row_in = y0 >= 0 && y0 < y_hi && g->dil_w == 1;
+        }
+    }
+    for (; j & 3; j++) {
+        int32_t *d = q + (j >> 2) * 4 * K + (j & 3);
+        for (int32_t k = 0; k < K; k++, d += 4) {
+            *d = 0;
+        }
+    }
+}
+
+/* The outputs of one channel (table entry t) over the blocks of n pixels, from o on (out_ch
+ * apart). */
+static __attribute__((noinline)) void conv_m0_channel(const int32_t *q, int32_t n, const int8_t *w, int32_t K,
+                                                     const uml_rq_t *t, int8_t *o, int32_t out_ch, int32_t out_off,
+                                                     int32_t lo, int32_t hi) {
+    for (int32_t j = 0; j < n; j += 4, q += 4 * K) {
+        int32_t acc[4] = {t->bias, t->bias, t->bias, t->bias};
+        conv_m0_block(q, w, K, acc);
+        const int32_t m = n - j < 4 ? n - j : 4;
+        for (int32_t i = 0; i < m; i++, o += out_ch) {
+            *o = uml_rq_out(uml_rq_down_m0(t, acc[i]), out_off, lo, hi);
+        }
+    }
+}
+
+static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
+    const uml_out_stage_t *s = &g->stage;
+    const int32_t out_ch = g->out_ch, K = g->k_h * g->k_w * g->in_ch, npix = g->out_h * g->out_w;
+    const int32_t chunk = 4 * (CONV_M0_WORDS / (4 * K)); /* pixels per layout */
+    int32_t q[CONV_M0_WORDS];
+    int8_t win[CONV_M0_MAX_K];
+    for (int32_t b = 0; b < g->batches; b++) {
+        const int8_t *in_b = g->input + b * g->in_h * g->in_w * g->in_ch;
+        int8_t *out_b = g->output + b * npix * out_ch;
+        for (int32_t p0 = 0; p0 < npix; p0 += chunk) {
+            const int32_t n = npix - p0 < chunk ? npix - p0 : chunk;
+            conv_m0_build(g, in_b, p0, n, q, win);
+            for (int32_t oc = 0; oc < out_ch; oc++) {
+                uml_rq_t t;
+                uml_rq_fill(s, oc, 1, 1, &t);
+                conv_m0_channel(q, n, g->filter + oc * K, K, &t, out_b + p0 * out_ch + oc, out_ch, s->out_off,
+                                s->act_min, s->act_max);
+            }
+        }
+    }
+}
+
 /* ---- armv6m: four output pixels per pass, a chunk of taps at a time --------------------
- * The windows of 4 output pixels are laid out for a chunk at a time: as many whole taps as
+ * Windows conv_small_m0 does not take: those of 4 output pixels are laid out a chunk at a time: as many whole taps as
  * CONV_T0_WORDS holds (whole filter rows when they fit), or, past CONV_T0_MAX_CH input
  * channels, a slice of one tap's channels; per window value 4 words, the value plus in_off of
  * pixels 0..3. The pass's 4 output pixels follow one another in raster order (within one output
- * row when there are more than CONV_T0_MAX_OUT output channels); for each block of
+ * row when there are more than UML_RQ_BLOCK output channels); for each block of
  * UML_RQ_BLOCK output channels, each channel adds its products with the chunk's filter values
  * onto its 4 sums (conv_m0_blocks: per value one LDRSB of the filter, one LDM of the 4 pixels'
  * values, 4 MULS and 4 ADDs into high registers). Taps in the padding are laid out as zeros.
- * Outputs are written after every window of the pass has been read (for the last block; the
- * earlier blocks' outputs are staged when a pass spans two output rows), which keeps the order
- * of ops.h. 3 KB of stack. */
-#define CONV_T0_WORDS 512
+ * A block's outputs are written after its windows have been read, so that output row oy is
+ * written only while input rows from oy * stride_h - pad_h on are read (ops.h). 1.3 KB of
+ * stack (within the C stack budget of docs/MEMORY.md). */
+#define CONV_T0_WORDS 192
 #define CONV_T0_MAX_CH (CONV_T0_WORDS / 4)
-#define CONV_T0_MAX_OUT 128
 
-/* acc[8 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1), for nb
- * filter rows K bytes apart, their sums (the first 4 words of each conv_t0_ch_t) loaded and
+/* acc[6 j + k] += the sum over i < n of q[4 i + k] w[j K + i], for j < nb (n, nb >= 1), for nb
+ * filter rows K bytes apart, their sums (the first 4 words of each conv_t0_ch_t, 24 bytes apart) loaded and
  * stored in the assembly (at [sp]: q, the row's end, -n, K); four values per iteration, the
  * first entered at value (-n) & 3 of the four. */
 #define CONV_M0_STEP                    \
@@ -916,7 +1046,7 @@ static __attribute__((noinline)) void conv_m0_blocks(const int32_t *q, const int
     register const int32_t *a0 __asm__("r0") = q;
     register const int8_t *a1 __asm__("r1") = w + n;
     register int32_t a2 __asm__("r2") = -n, a3 __asm__("r3") = K;
-    register int32_t *a4 __asm__("r4") = acc, *a5 __asm__("r5") = acc + 8 * nb;
+    register int32_t *a4 __asm__("r4") = acc, *a5 __asm__("r5") = acc + 6 * nb;
     register int32_t a6 __asm__("r6"), a7 __asm__("r7");
     __asm__ volatile(".syntax unified\n\t"
                      "push {r0, r1, r2, r3}\n\t"
@@ -947,7 +1077,7 @@ static __attribute__((noinline)) void conv_m0_blocks(const int32_t *q, const int
                      "mov r3, r11\n\t"
                      "mov r4, r12\n\t"
                      "stm r4!, {r0, r1, r2, r3}\n\t"
-                     "adds r4, #16\n\t"
+                     "adds r4, #8\n\t"
                      "mov r12, r4\n\t"
                      "ldr r5, [sp, #12]\n\t"
                      "adds r7, r5\n\t"
@@ -999,10 +1129,11 @@ static __attribute__((noinline)) void conv_t0_tap(int32_t *d, const int8_t *src,
     }
 }
 
-/* One output channel of a block: the pass's 4 sums and its requantization. */
+/* One output channel of a block: the pass's 4 sums (from the bias on, in the down form) and the
+ * down form's multiplier and b = e - 1 (its a = 2^(e-2) = 2^(b-1), uml_rq_entry). */
 typedef struct {
     int32_t acc[4];
-    uml_rq_t r;
+    int32_t mult, b;
 } conv_t0_ch_t;
 
 /* Output i of each channel of T[0 .. nb) (down form, acc[i] including the bias) to o[0 .. nb):
@@ -1023,8 +1154,8 @@ static __attribute__((noinline)) void conv_t0_out(const conv_t0_ch_t *T, int32_t
                      "sxth r2, r0\n\t"
                      "cmp r2, r0\n\t"
                      "bne 4f\n\t"
-                     "ldrh r3, [r6, #20]\n\t"
-                     "ldrh r4, [r6, #22]\n\t"
+                     "ldrh r3, [r6, #16]\n\t"
+                     "ldrh r4, [r6, #18]\n\t"
                      "muls r3, r0, r3\n\t"
                      "asrs r3, r3, #16\n\t"
                      "muls r4, r0, r4\n\t"
@@ -1033,15 +1164,15 @@ static __attribute__((noinline)) void conv_t0_out(const conv_t0_ch_t *T, int32_t
                      "asrs r0, r3, #15\n\t"
                      "b 5f\n"
                      "4:\n\t"
-                     "ldrh r3, [r6, #20]\n\t"
-                     "ldrh r4, [r6, #22]\n\t"
+                     "ldrh r3, [r6, #16]\n\t"
+                     "ldrh r4, [r6, #18]\n\t"
                      "uxth r2, r0\n\t"
                      "asrs r0, r0, #16\n\t"
                      "muls r3, r2, r3\n\t"
                      "lsrs r3, r3, #16\n\t"
                      "muls r2, r4, r2\n\t"
                      "adds r3, r2\n\t"
-                     "ldrh r2, [r6, #20]\n\t"
+                     "ldrh r2, [r6, #16]\n\t"
                      "muls r2, r0, r2\n\t"
                      "adds r3, r2\n\t"
                      "add r3, r12\n\t"
@@ -1059,9 +1190,11 @@ static __attribute__((noinline)) void conv_t0_out(const conv_t0_ch_t *T, int32_t
                      "lsrs r2, r0, #31\n\t"
                      "subs r0, r2\n\t"
                      "asrs r0, r0, #1\n\t"
-                     "ldr r2, [r6, #24]\n\t"
-                     "adds r0, r2\n\t"
-                     "ldr r2, [r6, #28]\n\t"
+                     "ldr r2, [r6, #20]\n\t"
+                     "movs r3, #1\n\t"
+                     "lsls r3, r2\n\t"
+                     "lsrs r3, r3, #1\n\t"
+                     "adds r0, r3\n\t"
                      "asrs r0, r2\n\t"
                      "add r0, r8\n\t"
                      "cmp r0, r9\n\t"
@@ -1074,7 +1207,7 @@ static __attribute__((noinline)) void conv_t0_out(const conv_t0_ch_t *T, int32_t
                      "9:\n\t"
                      "strb r0, [r7]\n\t"
                      "adds r7, #1\n\t"
-                     "adds r6, #32\n\t"
+                     "adds r6, #24\n\t"
                      "cmp r7, r11\n\t"
                      "bne 0b\n\t"
                      : "=&l"(r0), "+l"(r1), "=&l"(r2), "=&l"(r3), "=&l"(r4), "+l"(r6), "+l"(r7)
@@ -1094,11 +1227,8 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
     const int32_t run = g->dil_w == 1 && cs == in_ch ? g->k_w : 1;
     const int32_t npix = g->out_h * g->out_w, xo = g->in_off;
     const int32_t out_off = s->out_off, lo = s->act_min, hi = s->act_max;
-    const int staged = out_ch > UML_RQ_BLOCK && out_ch <= CONV_T0_MAX_OUT;
-    const int32_t last0 = (out_ch - 1) / UML_RQ_BLOCK * UML_RQ_BLOCK; /* the last block's first channel */
     int32_t q[CONV_T0_WORDS];
     conv_t0_ch_t T[UML_RQ_BLOCK];
-    int8_t stage[4 * CONV_T0_MAX_OUT]; /* the pass's outputs of all but the last block */
     const int32_t P[3] = {out_off, lo, hi};
     for (int32_t b = 0; b < g->batches; b++) {
         const int8_t *in_b = g->input + b * g->in_h * g->in_w * in_ch;
@@ -1107,7 +1237,7 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
         for (int32_t p0 = 0, n; p0 < npix; p0 += n) {
             int32_t py[4], px[4]; /* window origins of the pass's pixels */
             n = npix - p0 < 4 ? npix - p0 : 4;
-            if (out_ch > CONV_T0_MAX_OUT && g->out_w - ox < n) {
+            if (out_ch > UML_RQ_BLOCK && g->out_w - ox < n) {
                 n = g->out_w - ox;
             }
             for (int32_t i = 0; i < n; i++) {
@@ -1121,11 +1251,10 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
             for (int32_t oc0 = 0; oc0 < out_ch; oc0 += UML_RQ_BLOCK) {
                 const int32_t nb = out_ch - oc0 < UML_RQ_BLOCK ? out_ch - oc0 : UML_RQ_BLOCK;
                 for (int32_t j = 0; j < nb; j++) {
-                    if (out_ch > UML_RQ_BLOCK || p0 == 0) {
-                        const int32_t oc = oc0 + j, qi = s->per_channel ? oc : 0;
-                        T[j].r = uml_rq_entry(s->bias ? s->bias[oc] : 0, s->mult[qi], s->shift[qi], down);
-                    }
-                    const int32_t a = down ? T[j].r.bias : 0; /* conv_t0_out adds no bias */
+                    const int32_t oc = oc0 + j, qi = s->per_channel ? oc : 0;
+                    const int32_t a = down && s->bias ? s->bias[oc] : 0; /* conv_t0_out adds no bias */
+                    T[j].mult = s->mult[qi];
+                    T[j].b = (s->mult[qi] == 0 ? UML_RQ_EMIN : -s->shift[qi]) - 1;
                     T[j].acc[0] = T[j].acc[1] = T[j].acc[2] = T[j].acc[3] = a;
                 }
                 int32_t fy = 0, fx = 0, u = 0, c0 = 0; /* the chunk's first tap and channel */
@@ -1167,22 +1296,16 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
                         fx = lx;
                     }
                 }
-                int8_t *o = (staged && oc0 < last0 ? stage : out_b + p0 * out_ch) + oc0;
+                int8_t *o = out_b + p0 * out_ch + oc0;
                 for (int32_t i = 0; i < n; i++, o += out_ch) {
                     if (down) {
                         conv_t0_out(T, i, o, nb, P);
                         continue;
                     }
                     for (int32_t j = 0; j < nb; j++) {
-                        o[j] = uml_rq_out(uml_rq_scale(&T[j].r, T[j].acc[i], 0), out_off, lo, hi);
-                    }
-                }
-            }
-            if (staged) {
-                int8_t *o = out_b + p0 * out_ch;
-                for (int32_t i = 0; i < n; i++, o += out_ch) {
-                    for (int32_t k = 0; k < last0; k++) {
-                        o[k] = stage[i * out_ch + k];
+                        const int32_t oc = oc0 + j, qi = s->per_channel ? oc : 0;
+                        const uml_rq_t r = uml_rq_entry(s->bias ? s->bias[oc] : 0, s->mult[qi], s->shift[qi], 0);
+                        o[j] = uml_rq_out(uml_rq_scale(&r, T[j].acc[i], 0), out_off, lo, hi);
                     }
                 }
             }
@@ -1190,8 +1313,16 @@ static __attribute__((noinline)) void conv_taps_m0(const conv_t *g, int down) {
     }
 }
 
+/* conv_small_m0 takes short windows when conv_taps_m0 would keep its passes within output rows
+ * (more than one channel block) that are not a whole number of passes. */
 static void conv_scalar(const conv_t *g) {
-    conv_taps_m0(g, uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch));
+    const int down = uml_rq_down_ok(&g->stage, g->out_ch, g->k_h * g->k_w * g->in_ch);
+    if (down && g->k_h * g->k_w * g->in_ch <= CONV_M0_MAX_K && g->in_off != -128 && g->out_h * g->out_w >= 4 &&
+        g->out_ch > UML_RQ_BLOCK && (g->out_w & 3) != 0) {
+        conv_small_m0(g);
+    } else {
+        conv_taps_m0(g, down);
+    }
 }
 #endif
 

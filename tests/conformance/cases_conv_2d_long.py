@@ -3,8 +3,9 @@ it), the shapes of MLPerf Tiny's ResNet-8: the armv6m path that lays out 4 outpu
 of whole taps at a time (conv_taps_m0). Covers chunks of one and several taps, a last chunk
 shorter than the others, several blocks of 32 output channels and a partial one, output pixel
 counts that are not multiples of 4, windows partly in the padding, strides, dilations, batches,
-in_ch not a multiple of 4, in_ch 128 (the path's limit) and 129 (past it), out_ch 128 (the
-limit) and 129. Expected outputs come from the TFLite Micro oracle."""
+in_ch not a multiple of 4, in_ch 128 and 129, out_ch 128 and 129, and short windows with more
+than 32 output channels in rows of 4 pixels (this path) or not (conv_small_m0). Expected outputs
+come from the TFLite Micro oracle."""
 
 from __future__ import annotations
 
@@ -29,5 +30,8 @@ def cases(rng: np.random.Generator) -> list[Case]:
         ("k5_c8", Spec(1, 6, 6, 8, 3, 5, 5, padding="SAME", per_channel=False)),
         ("o128", Spec(1, 3, 3, 16, 128, 3, 3, padding="SAME", act="RELU")),
         ("o129", Spec(1, 3, 3, 16, 129, 3, 3, padding="SAME", act="RELU")),
+        ("short_o40_w5", Spec(1, 5, 5, 8, 40, 1, 1, act="RELU")),
+        ("short_o40_w4", Spec(1, 3, 4, 8, 40, 1, 1, act="RELU")),
+        ("short_o40_w6_k3", Spec(1, 4, 6, 4, 40, 3, 3, padding="SAME")),
     ]
     return [make_case(rng, s, label) for label, s in specs]
