@@ -213,3 +213,18 @@ def test_armv6m_natmod_has_only_armv6m_instructions() -> None:
 def test_instruction_check_catches_thumb2() -> None:
     """Control for the check above: the armv7m build is full of Thumb-2 and must be flagged."""
     assert len(non_armv6m_instructions(_natmod_objects("armv7m"))) > 100
+
+
+def test_script_output_read_with_the_ok_is_not_lost() -> None:
+    """A short script's whole output, end marker included, can arrive in the same read as the raw
+    REPL's "OK" (seen under load: the host then waited for output that had already come, and
+    reported a hung board). script_lines must start from what start_script left in the buffer."""
+    s = object.__new__(qemu._Session)
+    s.buf = bytearray(b"ULML-READY 1\r\nULML-DONE 2\r\n\x04\x04>")
+
+    def no_more(*args: object) -> bytes:
+        raise AssertionError("read from the board although the end marker was in the buffer")
+
+    s.read_some = no_more  # type: ignore[method-assign]
+    assert list(s.script_lines(0.0, 0.0, lambda: "")) == ["ULML-READY 1", "ULML-DONE 2"]
+    assert bytes(s.buf) == b"\x04>"

@@ -457,10 +457,14 @@ class _Session:
         """The running script's output line by line (without line ends) up to its end marker;
         what comes after it (the exit status) stays in the buffer. where(): what the board is
         doing, for the error message if it falls silent."""
-        line_buf = bytearray(self.buf)
+        # What start_script read past "OK" comes first: a short script's whole output, end
+        # marker included, can arrive in the same read.
+        chunk = bytes(self.buf)
         self.buf = bytearray()
+        line_buf = bytearray()
         while True:
-            chunk = self.read_some(deadline, idle, where())
+            if not chunk:
+                chunk = self.read_some(deadline, idle, where())
             end = chunk.find(b"\x04")
             line_buf += chunk if end < 0 else chunk[:end]
             *lines, rest = line_buf.split(b"\n")
@@ -470,6 +474,7 @@ class _Session:
             if end >= 0:
                 self.buf = bytearray(chunk[end + 1:])
                 return
+            chunk = b""
 
     def close(self) -> None:
         """Ask MicroPython to exit QEMU (machine.reset -> semihosting exit); kill it if it won't."""
