@@ -34,7 +34,7 @@ static int8_t add_one(int32_t x1, int32_t x2, const int32_t *p) {
 #ifdef UML_FAST
 #ifdef __ARM_ARCH_6M__
 /* Many elements on armv6m: the rescaled first input of every int8 value looked up (1 KB of
- * stack, within the C stack budget of docs/MEMORY.md), the second computed, the output
+ * stack: an RP2040 thread on core 1 has 4 KB of C stack in all), the second computed, the output
  * requantized in the down form (uml_rq_down_m0). */
 static __attribute__((noinline)) void add_m0_table(const int8_t *a, const int8_t *b, int8_t *out, int32_t n,
                                                    const uml_as_in_t *i1, const uml_as_in_t *i2, int sub,

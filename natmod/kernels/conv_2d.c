@@ -1020,8 +1020,8 @@ static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
  * onto its 4 sums (conv_m0_blocks: per value one LDRSB of the filter, one LDM of the 4 pixels'
  * values, 4 MULS and 4 ADDs into high registers). Taps in the padding are laid out as zeros.
  * A block's outputs are written after its windows have been read, so that output row oy is
- * written only while input rows from oy * stride_h - pad_h on are read (ops.h). 1.3 KB of
- * stack (within the C stack budget of docs/MEMORY.md). */
+ * written only while input rows from oy * stride_h - pad_h on are read (ops.h). 1.5 KB of
+ * stack (an RP2040 thread on core 1 has 4 KB of C stack in all). */
 #define CONV_T0_WORDS 192
 #define CONV_T0_MAX_CH (CONV_T0_WORDS / 4)
 

@@ -1,9 +1,9 @@
 """ADD and SUB of two operands of the output's shape with at least 256 elements: the armv6m
-path that looks the rescaled inputs up in tables of all int8 values (uml_add_sub_fast). The
+path that looks a rescaled input up in a table of all int8 values (uml_add_sub_fast). The
 exhaustive cases run every pair of int8 operands element-wise (input [16, 256] op constant
 [16, 256], 16 inferences); others cover 256 elements (the path's threshold) and 255 (below
-it), with random scales, zero points and fused activations, and output shifts outside the
-path. Expected outputs come from the TFLite Micro oracle."""
+it), with random scales, zero points and fused activations, and output shifts 0 (outside the
+path) and 25. Expected outputs come from the TFLite Micro oracle."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def _op_cases(rng: np.random.Generator, op: str) -> list[Case]:
         shape = (1, n // 16, 16) if n % 16 == 0 else (n,)
         model = _model(op, shape, random_int8(rng, shape), *q)
         out.append(Case(f"{op.lower()}_n{n}_{act}", model, random_int8(rng, (2, *shape))))
-    # Output shift 0 (a multiplier of at least 1/2: tiny output scale) and a right shift of 25 with
-    # output zero point 100 (rounding constant plus offset past 2^30): both outside the path.
+    # Output shift 0 (a multiplier of at least 1/2: tiny output scale; outside the path, which
+    # needs a right shift of at least 2) and a right shift of 25 with output zero point 100.
     for label, so, zo in (("shift0", 2.5e-8, 0), ("shift25", 0.64, 100)):
         q = (0.01, 0.01, so, int(rng.integers(-128, 128)), int(rng.integers(-128, 128)), zo, "NONE")
         model = _model(op, (16, 256), const, *q)
