@@ -11,14 +11,16 @@ import time
 from pathlib import Path
 
 from ulab_ml_host import qemu
+from ulab_ml_host.bench import _mpy_cross_armv6m
 from ulab_ml_host.paths import DEVICE_PACKAGE
 
 
 def run_module(target: str, module_src: str, call: str, files: dict[str, bytes] | None = None, *,
-               package_src: str | None = None, timeout: float = 600.0) -> list[str]:
+               package_src: str | None = None, timeout: float = 600.0, native: bool = False) -> list[str]:
     """Boot `target`, import `module_src` as module `probe` from /rom and run the statement
     `call`; return its printed lines. package_src replaces ulab_ml/__init__.py's source (for
-    showing that a check trips). AssertionError if the statement raised."""
+    showing that a check trips). native: the probe has viper or inline-assembler code (compiled
+    for armv6m, which every QEMU board runs). AssertionError if the statement raised."""
     board = qemu.load_board(target)
     qemu.ensure_built(board)
     src = package_src if package_src is not None else (DEVICE_PACKAGE / "__init__.py").read_text()
@@ -27,7 +29,7 @@ def run_module(target: str, module_src: str, call: str, files: dict[str, bytes] 
         image_files: dict[str, bytes | dict] = {
             "ulab_ml": {"__init__.mpy": qemu._mpy_cross(src, "__init__", tmp)},
             board.natmod.name: board.natmod.read_bytes(),
-            "probe.mpy": qemu._mpy_cross(module_src, "probe", tmp),
+            "probe.mpy": (_mpy_cross_armv6m if native else qemu._mpy_cross)(module_src, "probe", tmp),
             **(files or {}),
         }
         image = qemu.build_romfs(image_files)
