@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tests.conformance.test_conformance import CASES
-from tests.conftest import SEED, SHARED_MODELS
+from tests.conftest import ROOT, SEED, SHARED_MODELS
+from ulab_ml_host import memreport
 from ulab_ml_host.convert import convert
 from ulab_ml_host.memreport import tflm_arena
 from ulab_ml_host.plan import overlap_distance
@@ -75,3 +76,13 @@ def test_shared_model_plan_sound_and_no_larger_than_tflm(path: Path) -> None:
     assert tflm is not None
     assert arena <= tflm[0], f"arena {arena} > TFLite Micro head {tflm[0]}"
 
+
+
+def test_memory_doc_is_what_memreport_writes() -> None:
+    """docs/MEMORY.md is generated (python -m ulab_ml_host.memreport): an edit by hand, or a change
+    to the RAM figures without regenerating, shows here."""
+    if not SHARED_MODELS.is_dir():
+        pytest.skip(f"third-party model suite not found at {SHARED_MODELS}: docs/MEMORY.md not compared")
+    doc = (ROOT / "docs" / "MEMORY.md").read_text()
+    assert memreport.render(memreport.rows(SHARED_MODELS)) == doc, \
+        "docs/MEMORY.md differs from what `python -m ulab_ml_host.memreport` writes: regenerate it"
