@@ -157,3 +157,51 @@ def test_type_stubs_match_the_module() -> None:
     pyi_top, pyi_model = public(ast.parse((ROOT / "ulab_ml" / "__init__.pyi").read_text()))
     assert src_top == pyi_top
     assert src_model == pyi_model
+
+
+def _fc_chain(n_layers: int, width: int) -> bytes:
+    """FULLY_CONNECTED width -> width, n_layers times: a file of several KB whose every op's
+    weights are under 1 KB."""
+    from tests.conformance.builder import ModelBuilder, options, random_int8
+
+    rng = np.random.default_rng(5)
+    b = ModelBuilder()
+    x = first = b.tensor((1, width), "int8", 0.05, -2)
+    for _ in range(n_layers):
+        w = b.tensor((width, width), "int8", 0.01, 0, data=random_int8(rng, (width, width)))
+        y = b.tensor((1, width), "int8", 0.06, 3)
+        b.op("FULLY_CONNECTED", [x, w, -1], [y], options("FullyConnectedOptionsT"))
+        x = y
+    return b.build([first], [x])
+
+
+def test_automatic_mode_streams_when_the_heap_has_no_block_for_the_file(tmp_path: Path) -> None:
+    """Model.load(path) picks "ram" when the free heap is large enough in all; if no free block
+    is as large as the file (a fragmented heap), it streams instead of failing, and computes the
+    same outputs."""
+    blob = convert(_fc_chain(6, 24)).blob
+    assert len(blob) > 3000
+    (tmp_path / "m.uml").write_bytes(blob)
+    script = """
+import gc
+from ulab_ml import Model
+x = bytes(range(24))
+ref = bytes(Model.load(open('m.uml', 'rb').read()).infer(x))
+size = len(open('m.uml', 'rb').read())
+# the heap as many 1 KB blocks with 1 KB holes between them: half of it free, no block over 1 KB
+keep = []
+try:
+    while True:
+        keep.append(bytearray(1008))
+except MemoryError:
+    pass
+for i in range(0, len(keep), 2):
+    keep[i] = None
+gc.collect()
+free = gc.mem_free()
+m = Model.load('m.uml')
+print(m.mode, free > 4 * size, bytes(m.infer(x)) == ref)
+"""
+    proc = run_micropython(script, cwd=tmp_path, heapsize="400K")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["stream", "True", "True"]

@@ -10,7 +10,8 @@
 #             also a module written by `ulab-ml convert --format mpy` (its MODEL bytes). A
 #             buffer that is not 4-byte aligned is copied to RAM once ("ram")
 #   "stream"  the weights stay in the file and are read op by op into one buffer of
-#             stream_buffer_bytes during infer(); for models larger than the free heap
+#             stream_buffer_bytes during infer(); for models larger than the free heap (also
+#             chosen when "ram" was, but the heap has no free block as large as the file)
 # Load-time allocations kept while the model is loaded (none in infer): the blob (ram) or the
 # blob's head before its weights (stream), the engine state (STATE_SIZE bytes), the arena
 # (arena_size bytes), the output buffer, this object, and for stream one weights buffer
@@ -141,10 +142,17 @@ class Model:
         if isinstance(source, str):
             import os
             size = os.stat(source)[6]
-            if mode is None:
+            auto = mode is None
+            if auto:
                 mode = self._choose_mode(source, size)
             if mode == "ram":
-                info = self._load_ram(source, size)
+                try:
+                    info = self._load_ram(source, size)
+                except MemoryError:
+                    if not auto:
+                        raise
+                    mode = "stream"  # enough free heap in all, but no block for the file: stream it
+                    info = self._load_stream(source, size)
             elif mode == "stream":
                 info = self._load_stream(source, size)
             else:

@@ -189,7 +189,8 @@ def modes_section() -> list[str]:
         "`Model.load` reports the mode it used in `model.mode`; the table's columns are the heap each one keeps.",
         "",
         "- **ram** (*in RAM*): `Model.load(\"m.uml\")` reads the file into one bytearray. Automatic for a path "
-        "when the blob and the arena fit three quarters of the free heap.",
+        "when the blob and the arena fit three quarters of the free heap (if the heap then has no free block "
+        "as large as the file, it streams instead).",
         "- **stream** (*streamed*): `Model.load(\"m.uml\", \"stream\")` keeps the weights in the file and reads "
         "them op by op into one buffer during `infer()`. Automatic for a path that does not fit in RAM. The "
         "two large blocks, the weights buffer and the arena, are allocated first and one after the other (the "

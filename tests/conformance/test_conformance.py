@@ -2,7 +2,8 @@
 
 Each tests/conformance/cases_<op>.py module defines cases(rng) -> list[Case]. All cases are
 converted, run through the ulab_ml API in ONE MicroPython process per target -- the unix port
-(x64 native module), qemu-m0 (Cortex-M0, armv6m) and qemu-m4 (Cortex-M4F, armv7emsp) -- and on
+(x64 native module), qemu-m0 (Cortex-M0, armv6m), qemu-m3 (Cortex-M3, armv7m) and qemu-m4
+(Cortex-M4F, armv7emsp) -- and on
 the TFLM oracle in child processes (once); each case on each target is one test item.
 """
 
@@ -42,7 +43,10 @@ def _collect() -> list[Case]:
 CASES = _collect()
 
 
-TARGETS = ["unix", "qemu-m0", "qemu-m4"]
+TARGETS = ["unix", "qemu-m0", "qemu-m3", "qemu-m4"]
+# Weights mode per target (default: automatic). qemu-m3 (armv7m) has 60 KB of heap, too little
+# for the largest cases' weights in RAM or a stream buffer: there they stay in flash, in place.
+MODES = {"qemu-m3": "inplace"}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,7 @@ def results(request: pytest.FixtureRequest, oracle: dict[str, object]) -> dict[s
     for name in job_names:
         conv = converted[name]
         out = conv.model.tensors[conv.model.outputs[0]]
-        jobs.append(Job(conv.blob, by_name[name].inputs, out.dtype, out.shape))
+        jobs.append(Job(conv.blob, by_name[name].inputs, out.dtype, out.shape, mode=MODES.get(target)))
     ours = dict(zip(job_names, run_jobs(target, jobs)))
     return {c.name: (converted[c.name] if c.name not in ours else ours[c.name], oracle[c.name])
             for c in CASES}
