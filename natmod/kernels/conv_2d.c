@@ -869,6 +869,21 @@ static void conv_row_s(const conv_t *g, int mode, int down, const int8_t *in_b, 
 #define CONV_M0_WORDS 256
 #define CONV_M0_MAX_K (CONV_M0_WORDS / 4)
 
+/* One filter value against the 4 pixels' values: t = the filter byte at [we + i], r0-r3 = the next
+ * 4 words at q (q advances), a0..a3 += each times t; i += 1. */
+#define CONV_M0_MAC4(t, q, we, i, a0, a1, a2, a3) \
+    "ldrsb " t ", [" we ", " i "]\n\t"          \
+    "ldm " q "!, {r0, r1, r2, r3}\n\t"          \
+    "muls r0, " t ", r0\n\t"                    \
+    "add " a0 ", r0\n\t"                        \
+    "muls r1, " t ", r1\n\t"                    \
+    "add " a1 ", r1\n\t"                        \
+    "muls r2, " t ", r2\n\t"                    \
+    "add " a2 ", r2\n\t"                        \
+    "muls r3, " t ", r3\n\t"                    \
+    "add " a3 ", r3\n\t"                        \
+    "adds " i ", #1\n\t"
+
 /* acc[j] += the sum over k < n (n >= 1) of q[4 k + j] w[k]. */
 static __attribute__((noinline)) void conv_m0_block(const int32_t *q, const int8_t *w, int32_t n, int32_t acc[4]) {
     register int32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
@@ -880,30 +895,8 @@ static __attribute__((noinline)) void conv_m0_block(const int32_t *q, const int8
     __asm__ volatile(".syntax unified\n\t"
                      "lsls %[t], %[i], #31\n\t"
                      "bne 2f\n"
-                     "1:\n\t"
-                     "ldrsb %[t], [%[we], %[i]]\n\t"
-                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
-                     "muls r0, %[t], r0\n\t"
-                     "add %[a0], r0\n\t"
-                     "muls r1, %[t], r1\n\t"
-                     "add %[a1], r1\n\t"
-                     "muls r2, %[t], r2\n\t"
-                     "add %[a2], r2\n\t"
-                     "muls r3, %[t], r3\n\t"
-                     "add %[a3], r3\n\t"
-                     "adds %[i], #1\n\t"
-                     "2:\n\t"
-                     "ldrsb %[t], [%[we], %[i]]\n\t"
-                     "ldm %[q]!, {r0, r1, r2, r3}\n\t"
-                     "muls r0, %[t], r0\n\t"
-                     "add %[a0], r0\n\t"
-                     "muls r1, %[t], r1\n\t"
-                     "add %[a1], r1\n\t"
-                     "muls r2, %[t], r2\n\t"
-                     "add %[a2], r2\n\t"
-                     "muls r3, %[t], r3\n\t"
-                     "add %[a3], r3\n\t"
-                     "adds %[i], #1\n\t"
+                     "1:\n\t" CONV_M0_MAC4("%[t]", "%[q]", "%[we]", "%[i]", "%[a0]", "%[a1]", "%[a2]", "%[a3]")
+                     "2:\n\t" CONV_M0_MAC4("%[t]", "%[q]", "%[we]", "%[i]", "%[a0]", "%[a1]", "%[a2]", "%[a3]")
                      "bne 1b\n\t"
                      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+l"(q), [i] "+l"(i),
                        [t] "=&l"(t), "=&r"(x0), "=&r"(x1), "=&r"(x2), "=&r"(x3)
@@ -1029,18 +1022,7 @@ static __attribute__((noinline)) void conv_small_m0(const conv_t *g) {
  * filter rows K bytes apart, their sums (the first 4 words of each conv_t0_ch_t, 24 bytes apart) loaded and
  * stored in the assembly (at [sp]: q, the row's end, -n, K); four values per iteration, the
  * first entered at value (-n) & 3 of the four. */
-#define CONV_M0_STEP                    \
-    "ldrsb r4, [r7, r6]\n\t"            \
-    "ldm r5!, {r0, r1, r2, r3}\n\t"     \
-    "muls r0, r4, r0\n\t"               \
-    "add r8, r0\n\t"                    \
-    "muls r1, r4, r1\n\t"               \
-    "add r9, r1\n\t"                    \
-    "muls r2, r4, r2\n\t"               \
-    "add r10, r2\n\t"                   \
-    "muls r3, r4, r3\n\t"               \
-    "add r11, r3\n\t"                   \
-    "adds r6, #1\n\t"
+#define CONV_M0_STEP CONV_M0_MAC4("r4", "r5", "r7", "r6", "r8", "r9", "r10", "r11")
 static __attribute__((noinline)) void conv_m0_blocks(const int32_t *q, const int8_t *w, int32_t n, int32_t K,
                                                      int32_t *acc, int32_t nb) {
     register const int32_t *a0 __asm__("r0") = q;

@@ -330,15 +330,27 @@ typedef struct {
     int32_t nfy, nfx; /* rows 1..3, taps per row 2 or 3 */
 } dw3_run_t;
 
+/* Entry and exit of the naked armv6m assembly functions below: r4-r11 and lr saved on the stack
+ * (armv6m pushes only low registers, so r8-r11 go through r4-r7), restored on return. */
+#define DW_M0_SAVE_ALL        \
+    "push {r4-r7, lr}\n\t"   \
+    "mov r4, r8\n\t"         \
+    "mov r5, r9\n\t"         \
+    "mov r6, r10\n\t"        \
+    "mov r7, r11\n\t"        \
+    "push {r4-r7}\n\t"
+#define DW_M0_RETURN          \
+    "pop {r4-r7}\n\t"        \
+    "mov r8, r4\n\t"         \
+    "mov r9, r5\n\t"         \
+    "mov r10, r6\n\t"        \
+    "mov r11, r7\n\t"        \
+    "pop {r4-r7, pc}\n\t"
+
 static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
     __asm__ volatile(
         ".syntax unified\n\t"
-        "push {r4-r7, lr}\n\t"
-        "mov r4, r8\n\t"
-        "mov r5, r9\n\t"
-        "mov r6, r10\n\t"
-        "mov r7, r11\n\t"
-        "push {r4-r7}\n\t"
+        DW_M0_SAVE_ALL
         "sub sp, #40\n\t"
         "ldm r0!, {r1-r6}\n\t"
         "mov r7, sp\n\t"
@@ -450,12 +462,7 @@ static __attribute__((naked, noipa)) void dw3x3_run_m0(const dw3_run_t *a) {
         "b 1b\n\t"
         "13:\n\t"
         "add sp, #40\n\t"
-        "pop {r4-r7}\n\t"
-        "mov r8, r4\n\t"
-        "mov r9, r5\n\t"
-        "mov r10, r6\n\t"
-        "mov r11, r7\n\t"
-        "pop {r4-r7, pc}\n\t"
+        DW_M0_RETURN
         "6:\n\t" /* |v| >= 2^15: v = vh 2^16 + vl (uml_rq_down_m0) */
         "asrs r7, r5, #16\n\t"
         "uxth r4, r5\n\t"
@@ -826,12 +833,7 @@ typedef struct {
 static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
     __asm__ volatile(
         ".syntax unified\n\t"
-        "push {r4-r7, lr}\n\t"
-        "mov r4, r8\n\t"
-        "mov r5, r9\n\t"
-        "mov r6, r10\n\t"
-        "mov r7, r11\n\t"
-        "push {r4-r7}\n\t"
+        DW_M0_SAVE_ALL
         "push {r0}\n\t"
         "ldr r4, [r0, #24]\n\t"
         "ldr r5, [r0, #28]\n\t"
@@ -922,12 +924,7 @@ static __attribute__((naked, noipa)) void dwm_run_m0(dwm_run_t *a) {
         "str r1, [r2, #60]\n\t"
         "bne 1b\n\t"
         "add sp, #24\n\t"
-        "pop {r4-r7}\n\t"
-        "mov r8, r4\n\t"
-        "mov r9, r5\n\t"
-        "mov r10, r6\n\t"
-        "mov r11, r7\n\t"
-        "pop {r4-r7, pc}\n\t"
+        DW_M0_RETURN
         "9:\n\t" /* r5 = acc -> [r7++]; r4: table entry (advanced); r0-r3, r6 scratch */
         "ldm r4!, {r0-r3, r6}\n\t"
         "adds r5, r0\n\t"

@@ -323,34 +323,16 @@ static __attribute__((noinline, unused)) void uml_sdot_1x4_t2(const int8_t *x, c
 #endif
 
 #ifdef __ARM_ARCH_6M__
+/* The next value of x plus the offset, into t0. */
+#define UML_SDOT_M0_X "ldrsb %[t0], [%[xe], %[i]]\n\t" "add %[t0], %[o]\n\t"
+/* a += t0 times the value of row w. */
+#define UML_SDOT_M0_ROW(w, a) "ldrsb %[t1], [%[" w "], %[i]]\n\t" "muls %[t1], %[t0]\n\t" "add %[" a "], %[t1]\n\t"
 /* One value of x against four w rows (uml_sdot_1x4 on armv6m; the loop runs it twice per iteration). */
-#define UML_SDOT_M0_STEP4 \
-    "ldrsb %[t0], [%[xe], %[i]]\n\t"    \
-    "add %[t0], %[o]\n\t"               \
-    "ldrsb %[t1], [%[w0], %[i]]\n\t"    \
-    "muls %[t1], %[t0]\n\t"             \
-    "add %[a0], %[t1]\n\t"              \
-    "ldrsb %[t1], [%[w1], %[i]]\n\t"    \
-    "muls %[t1], %[t0]\n\t"             \
-    "add %[a1], %[t1]\n\t"              \
-    "ldrsb %[t1], [%[w2], %[i]]\n\t"    \
-    "muls %[t1], %[t0]\n\t"             \
-    "add %[a2], %[t1]\n\t"              \
-    "ldrsb %[t1], [%[w3], %[i]]\n\t"    \
-    "muls %[t1], %[t0]\n\t"             \
-    "add %[a3], %[t1]\n\t"              \
-    "adds %[i], #1\n\t"
+#define UML_SDOT_M0_STEP4                                                                                     \
+    UML_SDOT_M0_X UML_SDOT_M0_ROW("w0", "a0") UML_SDOT_M0_ROW("w1", "a1") UML_SDOT_M0_ROW("w2", "a2")         \
+        UML_SDOT_M0_ROW("w3", "a3") "adds %[i], #1\n\t"
 /* One value of x against two w rows (uml_sdot_1x2 on armv6m). */
-#define UML_SDOT_M0_STEP2 \
-    "ldrsb %[t0], [%[xe], %[i]]\n\t"    \
-    "add %[t0], %[o]\n\t"               \
-    "ldrsb %[t1], [%[w0], %[i]]\n\t"    \
-    "muls %[t1], %[t0]\n\t"             \
-    "add %[a0], %[t1]\n\t"              \
-    "ldrsb %[t1], [%[w1], %[i]]\n\t"    \
-    "muls %[t1], %[t0]\n\t"             \
-    "add %[a1], %[t1]\n\t"              \
-    "adds %[i], #1\n\t"
+#define UML_SDOT_M0_STEP2 UML_SDOT_M0_X UML_SDOT_M0_ROW("w0", "a0") UML_SDOT_M0_ROW("w1", "a1") "adds %[i], #1\n\t"
 #endif
 
 UML_INLINE_LOOP uml_acc4_t uml_sdot_1x4(const int8_t *x, const int8_t *w, int32_t S, int32_t n, int32_t xo,
