@@ -156,6 +156,36 @@ static requant_t requant_fill(const uml_node_t *n, int32_t ch, int32_t *mem) {
     return r;
 }
 
+/* What a CONV_2D or DEPTHWISE_CONV_2D call takes besides its shapes and parameters. */
+typedef struct {
+    cmsis_nn_context ctx;
+    cmsis_nn_per_channel_quant_params q;
+    cmsis_nn_dims bias_d;
+    const int32_t *bias;
+} conv_run_t;
+
+/* The scratch of a CONV_2D or DEPTHWISE_CONV_2D with ch output channels: CMSIS-NN's buffer of buf
+ * bytes (buf < 0: the op is not taken), then the requantization arrays. Returns the bytes needed
+ * (planning, scratch == NULL) or used (running: c filled), or NOT_COVERED. */
+static int64_t conv_scratch(const uml_node_t *n, int32_t buf, int32_t ch, uint8_t *scratch, uint32_t avail,
+                            conv_run_t *c) {
+    if (buf < 0) {
+        return NOT_COVERED;
+    }
+    const int64_t need = (int64_t)align16((uint32_t)buf) + requant_bytes(n, ch);
+    if (scratch == NULL || need > avail) {
+        return scratch == NULL ? need : NOT_COVERED;
+    }
+    const requant_t r = requant_fill(n, ch, (int32_t *)(void *)(scratch + align16((uint32_t)buf)));
+    c->ctx.buf = scratch;
+    c->ctx.size = buf;
+    c->q.multiplier = r.mult;
+    c->q.shift = r.shift;
+    c->bias_d = (cmsis_nn_dims){1, 1, 1, ch};
+    c->bias = r.bias;
+    return need;
+}
+
 /* The tensors and windows both convolutions share (conv.h's parameter words). */
 static int conv_geometry_ok(const uml_node_t *n, cmsis_nn_dims *in_d, cmsis_nn_dims *out_d) {
     if (n->n_inputs != 5 || n->n_params != UML_CONV_COUNT || !int8_rank4(n->in_t[0]) || !int8_rank4(n->out_t) ||
@@ -207,22 +237,16 @@ static int64_t conv_2d(const uml_node_t *n, uint8_t *scratch, uint32_t avail) {
                          shares_bytes(n->in_t[0], n->out_t);
     const int32_t buf = in_place ? arm_convolve_s8_get_buffer_size(&in_d, &f_d)
                                  : arm_convolve_wrapper_s8_get_buffer_size(&cp, &in_d, &f_d, &out_d);
-    if (buf < 0) {
-        return NOT_COVERED;
+    conv_run_t c;
+    const int64_t need = conv_scratch(n, buf, out_d.c, scratch, avail, &c);
+    if (scratch == NULL || need == NOT_COVERED) {
+        return need;
     }
-    const int64_t need = (int64_t)align16((uint32_t)buf) + requant_bytes(n, out_d.c);
-    if (scratch == NULL || need > avail) {
-        return scratch == NULL ? need : NOT_COVERED;
-    }
-    const requant_t r = requant_fill(n, out_d.c, (int32_t *)(void *)(scratch + align16((uint32_t)buf)));
-    const cmsis_nn_context ctx = {scratch, buf};
-    const cmsis_nn_per_channel_quant_params q = {r.mult, r.shift};
-    const cmsis_nn_dims bias_d = {1, 1, 1, out_d.c};
     const int8_t *in = (const int8_t *)n->in[0], *filter = (const int8_t *)n->in[1];
     int8_t *out = (int8_t *)n->out;
     const arm_cmsis_nn_status st =
-        in_place ? arm_convolve_s8(&ctx, &cp, &q, &in_d, in, &f_d, filter, &bias_d, r.bias, NULL, &out_d, out)
-                 : arm_convolve_wrapper_s8(&ctx, &cp, &q, &in_d, in, &f_d, filter, &bias_d, r.bias, &out_d, out);
+        in_place ? arm_convolve_s8(&c.ctx, &cp, &c.q, &in_d, in, &f_d, filter, &c.bias_d, c.bias, NULL, &out_d, out)
+                 : arm_convolve_wrapper_s8(&c.ctx, &cp, &c.q, &in_d, in, &f_d, filter, &c.bias_d, c.bias, &out_d, out);
     return st == ARM_CMSIS_NN_SUCCESS ? need : NOT_COVERED;
 }
 
@@ -241,20 +265,14 @@ static int64_t depthwise_conv_2d(const uml_node_t *n, uint8_t *scratch, uint32_t
     conv_params_of(n->params, &dp.input_offset, &dp.output_offset, &dp.stride, &dp.padding, &dp.dilation,
                    &dp.activation);
     const int32_t buf = arm_depthwise_conv_wrapper_s8_get_buffer_size(&dp, &in_d, &f_d, &out_d);
-    if (buf < 0) {
-        return NOT_COVERED;
+    conv_run_t c;
+    const int64_t need = conv_scratch(n, buf, out_d.c, scratch, avail, &c);
+    if (scratch == NULL || need == NOT_COVERED) {
+        return need;
     }
-    const int64_t need = (int64_t)align16((uint32_t)buf) + requant_bytes(n, out_d.c);
-    if (scratch == NULL || need > avail) {
-        return scratch == NULL ? need : NOT_COVERED;
-    }
-    const requant_t r = requant_fill(n, out_d.c, (int32_t *)(void *)(scratch + align16((uint32_t)buf)));
-    const cmsis_nn_context ctx = {scratch, buf};
-    const cmsis_nn_per_channel_quant_params q = {r.mult, r.shift};
-    const cmsis_nn_dims bias_d = {1, 1, 1, out_d.c};
     const arm_cmsis_nn_status st =
-        arm_depthwise_conv_wrapper_s8(&ctx, &dp, &q, &in_d, (const int8_t *)n->in[0], &f_d, (const int8_t *)n->in[1],
-                                      &bias_d, r.bias, &out_d, (int8_t *)n->out);
+        arm_depthwise_conv_wrapper_s8(&c.ctx, &dp, &c.q, &in_d, (const int8_t *)n->in[0], &f_d,
+                                      (const int8_t *)n->in[1], &c.bias_d, c.bias, &out_d, (int8_t *)n->out);
     return st == ARM_CMSIS_NN_SUCCESS ? need : NOT_COVERED;
 }
 
