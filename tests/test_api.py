@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conformance.builder import ModelBuilder, options, random_int8
 from tests.conformance.cases_fully_connected import make as make_fc
 from tests.device import run_micropython
 from ulab_ml_host.convert import convert
@@ -162,8 +163,6 @@ def test_type_stubs_match_the_module() -> None:
 def _fc_chain(n_layers: int, width: int) -> bytes:
     """FULLY_CONNECTED width -> width, n_layers times: a file of several KB whose every op's
     weights are under 1 KB."""
-    from tests.conformance.builder import ModelBuilder, options, random_int8
-
     rng = np.random.default_rng(5)
     b = ModelBuilder()
     x = first = b.tensor((1, width), "int8", 0.05, -2)
